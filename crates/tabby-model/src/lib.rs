@@ -1,0 +1,1 @@
+//! tabby-model (skeleton)

@@ -1,1 +1,112 @@
-//! tabby command line
+//! The `tabby` command line.
+//!
+//! Each subcommand lives in its own module with an `Args` struct (clap derive) and
+//! a `run` function returning an [`Exit`]; `main.rs` only dispatches. Results go to
+//! stdout, diagnostics to stderr. Exit codes follow `grep`/`diff`: 0 means OK
+//! (valid, allowed, no findings), 1 a negative answer (invalid, denied), 2 a usage
+//! or runtime error. A closed pipe (`tabby ... | head`) is not an error.
+
+mod cmd_check;
+mod cmd_selector;
+mod cmd_trace;
+mod cmd_validate;
+mod input;
+mod output;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+pub use output::OutputFormat;
+
+/// How a command ended; maps onto the process exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// 0: the answer is yes (valid, allowed, nothing found).
+    Ok,
+    /// 1: the answer is no (invalid, denied, findings).
+    Negative,
+    /// 2: the command could not answer (usage error, unreadable input).
+    Error,
+}
+
+impl From<Exit> for ExitCode {
+    fn from(e: Exit) -> Self {
+        match e {
+            Exit::Ok => ExitCode::SUCCESS,
+            Exit::Negative => ExitCode::from(1),
+            Exit::Error => ExitCode::from(2),
+        }
+    }
+}
+
+const ABOUT: &str = "Calico network policy, checked: validate, explain and analyse Calico and Kubernetes policies";
+
+const LONG_ABOUT: &str = "\
+tabby reads Calico (projectcalico.org/v3) and Kubernetes resources from YAML or JSON
+files, validates them as Calico does, and answers questions about what the policies
+really do.
+
+Start here:
+  tabby check examples/               what is in these files, and what do the policies do?
+  tabby validate policies/            is every resource valid? (exit 1 if not)
+  tabby trace cluster/ --from production/backend --to kube-system/coredns --port 53/UDP
+                                      would Calico allow this flow, and which rule decides?
+  tabby selector fmt \"app=='web'\"     the canonical form of a selector
+
+Inputs are files, directories (read recursively) or - for stdin; multi-document YAML,
+JSON, and kubectl's `kind: List` dumps all work.
+
+Exit codes: 0 yes/valid/allowed, 1 no/invalid/denied, 2 usage or runtime error.";
+
+/// Top-level arguments.
+#[derive(Debug, Parser)]
+#[command(name = "tabby", version, about = ABOUT, long_about = LONG_ABOUT)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Validate resources as Calico's validator does; print every problem with its position
+    Validate(cmd_validate::Args),
+    /// Summarise a cluster and its policies: endpoints, tiers, isolation, problems
+    Check(cmd_check::Args),
+    /// Decide one flow and explain it rule by rule, on the egress and the ingress side
+    Trace(cmd_trace::Args),
+    /// Work with Calico selectors: format them canonically or test them against labels
+    #[command(subcommand)]
+    Selector(cmd_selector::Command),
+}
+
+/// Runs a parsed command line.
+pub fn run(cli: Cli) -> Exit {
+    let result = match cli.command {
+        Command::Validate(a) => cmd_validate::run(&a),
+        Command::Check(a) => cmd_check::run(&a),
+        Command::Trace(a) => cmd_trace::run(&a),
+        Command::Selector(c) => cmd_selector::run(&c),
+    };
+    match result {
+        Ok(exit) => exit,
+        Err(e) if output::is_broken_pipe(&e) => Exit::Ok,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            Exit::Error
+        }
+    }
+}
+
+/// The binary's `main`: parse arguments (usage errors exit 2) and run.
+pub fn main_entry() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { Exit::Error } else { Exit::Ok };
+            let _ = e.print();
+            return code.into();
+        }
+    };
+    run(cli).into()
+}

@@ -1,0 +1,78 @@
+//! Loading and validating the paths a command was given: shared by every command
+//! that reads resources, so they all accept the same inputs and report problems alike.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::PathBuf;
+
+use clap::Args as ClapArgs;
+use tabby_diag::{render_plain, Diagnostic, Diagnostics, Severity};
+use tabby_load::{load_paths, LoadOptions, Loaded};
+use tabby_model::Cluster;
+
+/// Input arguments shared by commands that read resources.
+#[derive(Debug, Clone, ClapArgs)]
+pub struct InputArgs {
+    /// Files or directories to read (recursively: *.yaml, *.yml, *.json); `-` reads stdin
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+
+    /// Show notes too (for example each object of a kind tabby does not analyse)
+    #[arg(short, long)]
+    pub verbose: bool,
+}
+
+/// Everything read from the inputs.
+#[derive(Debug)]
+pub struct Input {
+    pub loaded: Loaded,
+    pub cluster: Cluster,
+    /// Load and validation diagnostics together, in file order.
+    pub diagnostics: Diagnostics,
+}
+
+impl Input {
+    pub fn read(args: &InputArgs) -> Self {
+        let loaded = load_paths(&args.paths, &LoadOptions::default());
+        let validated = tabby_validate::validate(&loaded.objects);
+        let mut diagnostics = loaded.diagnostics.clone();
+        diagnostics.extend(validated.diagnostics);
+        diagnostics.sort_by_location();
+        Self {
+            loaded,
+            cluster: validated.cluster,
+            diagnostics,
+        }
+    }
+
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics.has_errors()
+    }
+}
+
+/// Writes errors and warnings to stderr in compiler style. Notes are shown one by one
+/// with `verbose`, otherwise summarised in one line (a `kubectl get all` dump has many
+/// ConfigMaps and Secrets nobody wants listed).
+pub fn report_diagnostics(diags: &Diagnostics, verbose: bool) {
+    let mut err = std::io::stderr().lock();
+    let mut skipped: BTreeMap<&str, usize> = BTreeMap::new();
+    for d in diags {
+        if d.severity == Severity::Note && !verbose {
+            *skipped.entry(note_topic(d)).or_default() += 1;
+            continue;
+        }
+        let _ = err.write_all(render_plain(d).as_bytes());
+    }
+    if !skipped.is_empty() {
+        let total: usize = skipped.values().sum();
+        let _ = writeln!(
+            err,
+            "note: {total} note{} hidden (use --verbose to see them)",
+            if total == 1 { "" } else { "s" }
+        );
+    }
+}
+
+fn note_topic(d: &Diagnostic) -> &'static str {
+    d.code
+}

@@ -1,9 +1,429 @@
-//! `projectcalico.org/v3` kinds: checks and lowering (owned by the Calico-validator work).
+//! `projectcalico.org/v3` kinds: checks as Calico's validator makes them, and lowering
+//! into `tabby-model`; plus the dispatch of every loaded object and the whole-set checks.
+//!
+//! ```text
+//!  RawObject ──kind──▶ calico::{policy,tier,endpoints}  ──▶ Cluster (in load order)
+//!            └───────▶ k8s::lower_raw (Kubernetes kinds) ──▶      │
+//!            └───────▶ note: kind not analysed                   ▼
+//!                           whole set: legacy `tier.name` names, undeclared tiers,
+//!                           built-in tiers, duplicates (the later definition wins)
+//! ```
+//!
+//! Calico objects are checked on their document tree (`Node::to_json` plus the
+//! loader's path-to-position map), field by field against the Calico field lists, so
+//! every problem — an unknown field, a bad value, a forbidden combination — points at
+//! the exact key or value.
 
+mod endpoints;
+mod meta;
+mod policy;
+mod rule;
+mod tier;
+mod walk;
+
+use std::collections::{BTreeSet, HashMap};
+
+use tabby_diag::{Diagnostic, Loc};
 use tabby_load::RawObject;
+use tabby_model::{Cluster, EndpointOrigin, Name, PolicyKind};
 
+use crate::codes;
+use crate::ctx::{At, Ctx};
 use crate::Validated;
+use policy::PolicyItem;
+use walk::Obj;
 
-pub(crate) fn validate_all(_objects: &[RawObject]) -> Validated {
-    Validated::default()
+/// The API groups whose objects are Calico resources (`crd.projectcalico.org/v1` is the
+/// form Calico stores in the Kubernetes datastore; its specs are the same).
+const CALICO_API_VERSIONS: &[&str] = &["projectcalico.org/v3", "crd.projectcalico.org/v1"];
+
+/// Calico kinds that are checked and lowered.
+const CALICO_KINDS: &[&str] = &[
+    "NetworkPolicy",
+    "GlobalNetworkPolicy",
+    "StagedNetworkPolicy",
+    "StagedGlobalNetworkPolicy",
+    "Tier",
+    "NetworkSet",
+    "GlobalNetworkSet",
+    "HostEndpoint",
+    "WorkloadEndpoint",
+    "Profile",
+    "GlobalThreatFeed",
+];
+
+/// Calico kinds that exist but do not affect policy decisions: skipped with a note.
+const CALICO_OTHER_KINDS: &[&str] = &[
+    "IPPool",
+    "IPReservation",
+    "BGPPeer",
+    "BGPConfiguration",
+    "BGPFilter",
+    "FelixConfiguration",
+    "KubeControllersConfiguration",
+    "ClusterInformation",
+    "IPAMConfiguration",
+    "IPAMBlock",
+    "IPAMHandle",
+    "BlockAffinity",
+    "CalicoNodeStatus",
+    "Node",
+    "QoSPolicy",
+];
+
+pub(crate) fn is_calico(obj: &RawObject) -> bool {
+    CALICO_API_VERSIONS.contains(&obj.api_version.as_str())
+}
+
+const ROOT_FIELDS: &[&str] = &["apiVersion", "kind", "metadata", "spec", "status"];
+const META_FIELDS: &[&str] = &[
+    "name",
+    "namespace",
+    "labels",
+    "annotations",
+    "uid",
+    "resourceVersion",
+    "creationTimestamp",
+    "deletionTimestamp",
+    "deletionGracePeriodSeconds",
+    "generation",
+    "generateName",
+    "managedFields",
+    "ownerReferences",
+    "finalizers",
+    "selfLink",
+];
+
+pub(crate) fn validate_all(objects: &[RawObject]) -> Validated {
+    let mut ctx = Ctx::new();
+    let mut cluster = Cluster::default();
+
+    // Tiers the input declares (valid or not: an invalid Tier is reported on its own,
+    // and should not also make every policy in it "undeclared").
+    let declared_tiers: BTreeSet<String> = objects
+        .iter()
+        .filter(|o| is_calico(o) && o.kind == "Tier")
+        .filter_map(|o| o.name.clone())
+        .collect();
+
+    for obj in objects {
+        if crate::k8s::handles(&obj.api_version, &obj.kind) {
+            crate::k8s::lower_raw(&mut ctx, obj, &mut cluster);
+        } else if is_calico(obj) {
+            calico_object(&mut ctx, obj, &declared_tiers, &mut cluster);
+        } else {
+            other_object(&mut ctx, obj, &mut cluster);
+        }
+    }
+
+    crate::k8s::finish(&mut ctx, objects, &mut cluster);
+    dedupe_all(&mut ctx, &mut cluster);
+
+    // Built-in tiers the input does not declare.
+    for t in tier::builtin_tiers() {
+        if cluster.tier(&t.name).is_none() && !declared_tiers.contains(&*t.name) {
+            cluster.tiers.push(t);
+        }
+    }
+
+    Validated {
+        cluster,
+        diagnostics: ctx.diagnostics,
+    }
+}
+
+/// Objects outside the Calico API groups that the Kubernetes converters do not take:
+/// skipped with a note.
+fn other_object(ctx: &mut Ctx, obj: &RawObject, _out: &mut Cluster) {
+    skip_note(ctx, obj, None);
+}
+
+fn skip_note(ctx: &mut Ctx, obj: &RawObject, help: Option<String>) {
+    let at = At::root(obj).key("kind");
+    ctx.note(
+        codes::UNKNOWN_KIND,
+        &at,
+        format!(
+            "`{}` (`{}`) is not a kind tabby analyses; skipped",
+            obj.kind, obj.api_version
+        ),
+        help,
+    );
+}
+
+fn calico_object(
+    ctx: &mut Ctx,
+    obj: &RawObject,
+    declared_tiers: &BTreeSet<String>,
+    out: &mut Cluster,
+) {
+    let kind = obj.kind.as_str();
+    if !CALICO_KINDS.contains(&kind) {
+        if CALICO_OTHER_KINDS.contains(&kind) {
+            skip_note(
+                ctx,
+                obj,
+                Some("it does not affect network policy decisions".into()),
+            );
+            return;
+        }
+        let close = tabby_diag::did_you_mean(kind, CALICO_KINDS.iter().copied());
+        match close {
+            Some(m) => {
+                ctx.warn(
+                    codes::MISSPELT_KIND,
+                    &At::root(obj).key("kind"),
+                    format!("`{kind}` is not a Calico kind; the object is skipped"),
+                    Some(format!("did you mean `{m}`?")),
+                );
+            }
+            None => skip_note(ctx, obj, None),
+        }
+        return;
+    }
+
+    let value = obj.node.to_json();
+    let root = Obj::new(ctx, At::root(obj), Some(&value));
+    root.known_fields(ctx, ROOT_FIELDS);
+    let md = root.obj(ctx, "metadata");
+    md.known_fields(ctx, META_FIELDS);
+
+    let policy_kind = match kind {
+        "NetworkPolicy" => Some(PolicyKind::NetworkPolicy),
+        "GlobalNetworkPolicy" => Some(PolicyKind::GlobalNetworkPolicy),
+        "StagedNetworkPolicy" => Some(PolicyKind::StagedNetworkPolicy),
+        "StagedGlobalNetworkPolicy" => Some(PolicyKind::StagedGlobalNetworkPolicy),
+        _ => None,
+    };
+    if let Some(pk) = policy_kind {
+        if let Some(item) = policy::check_policy(ctx, &root, pk) {
+            if let Some(p) = finish_policy(ctx, item, declared_tiers) {
+                out.policies.push(p);
+            }
+        }
+        return;
+    }
+    match kind {
+        "Tier" => out.tiers.extend(tier::check_tier(ctx, &root)),
+        "NetworkSet" => out
+            .network_sets
+            .extend(endpoints::check_network_set(ctx, &root, false)),
+        "GlobalNetworkSet" => out
+            .network_sets
+            .extend(endpoints::check_network_set(ctx, &root, true)),
+        "HostEndpoint" => out
+            .host_endpoints
+            .extend(endpoints::check_host_endpoint(ctx, &root)),
+        "WorkloadEndpoint" => out
+            .workloads
+            .extend(endpoints::check_workload_endpoint(ctx, &root)),
+        "Profile" => out.profiles.extend(endpoints::check_profile(ctx, &root)),
+        "GlobalThreatFeed" => out
+            .threat_feeds
+            .extend(endpoints::check_threat_feed(ctx, &root)),
+        _ => skip_note(ctx, obj, None),
+    }
+}
+
+/// Whether the input (or Calico itself) provides tier `name`.
+fn tier_exists(name: &str, declared: &BTreeSet<String>) -> bool {
+    declared.contains(name) || tier::BUILTIN_TIERS.iter().any(|(n, _, _)| *n == name)
+}
+
+/// Legacy `tier.name` names and the tier's existence.
+fn finish_policy(
+    ctx: &mut Ctx,
+    item: PolicyItem<'_>,
+    declared: &BTreeSet<String>,
+) -> Option<tabby_model::Policy> {
+    let PolicyItem {
+        mut policy,
+        tier_at,
+        tier_written,
+        name_at,
+    } = item;
+    let is_k8s_alias =
+        policy.name.starts_with("knp.default.") || policy.name.starts_with("ossg.default.");
+    if !is_k8s_alias {
+        if let Some((prefix, rest)) = policy.name.split_once('.') {
+            if prefix == &*policy.tier {
+                ctx.note(
+                    codes::LEGACY_TIER_PREFIX,
+                    &name_at,
+                    format!(
+                        "metadata.name: `{}` uses the legacy `<tier>.<name>` form; read as policy `{rest}` in tier `{prefix}`",
+                        policy.name
+                    ),
+                    Some(format!("since Calico v3.32 policy names carry no tier prefix: name it `{rest}`")),
+                );
+                policy.name = Name::from(rest);
+            } else if tier_exists(prefix, declared) {
+                let help = if tier_written {
+                    format!("move the policy to tier `{prefix}` (`spec.tier: {prefix}`), or rename it to `{rest}`")
+                } else {
+                    format!("add `spec.tier: {prefix}`, or rename the policy to `{rest}`")
+                };
+                return ctx.error(
+                    codes::POLICY_TIER,
+                    &name_at,
+                    format!(
+                        "metadata.name: `{}` has the prefix of tier `{prefix}` but the policy is in tier `{}`",
+                        policy.name, policy.tier
+                    ),
+                    Some(help),
+                );
+            }
+        }
+    }
+    if !tier_exists(&policy.tier, declared) {
+        let tier = policy.tier.clone();
+        return ctx.error(
+            codes::TIER_NOT_FOUND,
+            &tier_at,
+            format!("spec.tier: tier `{tier}` does not exist"),
+            Some(format!(
+                "add a Tier resource named `{tier}` (apiVersion: projectcalico.org/v3, kind: Tier, spec: {{order: ...}}), or use an existing tier"
+            )),
+        );
+    }
+    Some(policy)
+}
+
+/// Keeps the last of several objects with the same identity, warning at each
+/// replacement (as `kubectl apply` of the inputs in order would leave it).
+fn dedupe<T>(
+    ctx: &mut Ctx,
+    items: &mut Vec<T>,
+    key: impl Fn(&T) -> String,
+    what: impl Fn(&T) -> String,
+    loc: impl Fn(&T) -> Option<Loc>,
+) {
+    let mut winner: HashMap<String, usize> = HashMap::new();
+    let mut keep = vec![true; items.len()];
+    for (i, it) in items.iter().enumerate() {
+        if let Some(prev) = winner.insert(key(it), i) {
+            if let Some(k) = keep.get_mut(prev) {
+                *k = false;
+            }
+            let earlier = items.get(prev).and_then(&loc);
+            let mut d = Diagnostic::warning(
+                codes::DUPLICATE_OBJECT,
+                match &earlier {
+                    Some(l) => format!(
+                        "{} is defined again; this definition replaces the one at {l}",
+                        what(it)
+                    ),
+                    None => format!(
+                        "{} is defined again; this definition replaces the earlier one",
+                        what(it)
+                    ),
+                },
+            )
+            .at_opt(loc(it))
+            .with_help("the later definition wins, as with `kubectl apply`; remove one of them");
+            if d.loc.is_none() {
+                d.loc = earlier;
+            }
+            ctx.push(d);
+        }
+    }
+    let mut flags = keep.into_iter();
+    items.retain(|_| flags.next().unwrap_or(true));
+}
+
+fn ns_name(ns: Option<&Name>, name: &Name) -> String {
+    match ns {
+        Some(ns) => format!("{ns}/{name}"),
+        None => name.to_string(),
+    }
+}
+
+fn dedupe_all(ctx: &mut Ctx, c: &mut Cluster) {
+    dedupe(
+        ctx,
+        &mut c.policies,
+        |p| {
+            format!(
+                "{}|{}",
+                p.kind.as_str(),
+                ns_name(p.namespace.as_ref(), &p.name)
+            )
+        },
+        |p| format!("{} `{}`", p.kind, ns_name(p.namespace.as_ref(), &p.name)),
+        |p| p.loc.clone(),
+    );
+    dedupe(
+        ctx,
+        &mut c.tiers,
+        |t| t.name.to_string(),
+        |t| format!("Tier `{}`", t.name),
+        |t| t.loc.clone(),
+    );
+    dedupe(
+        ctx,
+        &mut c.profiles,
+        |p| p.name.to_string(),
+        |p| format!("Profile `{}`", p.name),
+        |p| p.loc.clone(),
+    );
+    dedupe(
+        ctx,
+        &mut c.network_sets,
+        |n| ns_name(n.namespace.as_ref(), &n.name),
+        |n| match &n.namespace {
+            Some(ns) => format!("NetworkSet `{ns}/{}`", n.name),
+            None => format!("GlobalNetworkSet `{}`", n.name),
+        },
+        |n| n.loc.clone(),
+    );
+    dedupe(
+        ctx,
+        &mut c.host_endpoints,
+        |h| h.name.to_string(),
+        |h| format!("HostEndpoint `{}`", h.name),
+        |h| h.loc.clone(),
+    );
+    dedupe(
+        ctx,
+        &mut c.workloads,
+        |w| format!("{}|{}/{}", origin_kind(&w.origin), w.namespace, w.name),
+        |w| format!("{} `{}/{}`", origin_kind(&w.origin), w.namespace, w.name),
+        |w| w.loc.clone(),
+    );
+    dedupe(
+        ctx,
+        &mut c.threat_feeds,
+        |t| t.name.to_string(),
+        |t| format!("GlobalThreatFeed `{}`", t.name),
+        |t| t.loc.clone(),
+    );
+    dedupe(
+        ctx,
+        &mut c.namespaces,
+        |n| n.name.to_string(),
+        |n| format!("Namespace `{}`", n.name),
+        |n| n.loc.clone(),
+    );
+    dedupe(
+        ctx,
+        &mut c.service_accounts,
+        |s| format!("{}/{}", s.namespace, s.name),
+        |s| format!("ServiceAccount `{}/{}`", s.namespace, s.name),
+        |s| s.loc.clone(),
+    );
+    dedupe(
+        ctx,
+        &mut c.services,
+        |s| format!("{}/{}", s.namespace, s.name),
+        |s| format!("Service `{}/{}`", s.namespace, s.name),
+        |s| s.loc.clone(),
+    );
+}
+
+fn origin_kind(o: &EndpointOrigin) -> String {
+    match o {
+        EndpointOrigin::Pod => "Pod".into(),
+        EndpointOrigin::Template { kind, .. } => kind.to_string(),
+        EndpointOrigin::WorkloadEndpoint => "WorkloadEndpoint".into(),
+    }
 }

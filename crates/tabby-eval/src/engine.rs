@@ -1,0 +1,523 @@
+//! The [`Engine`]: builds every layer from a [`Cluster`] and answers questions.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+
+use ipnet::IpNet;
+use tabby_model::{Action, Cluster, Direction, Name, Rule};
+
+use crate::endpoints::{self, Endpoint, EndpointId, EndpointKind, EndpointTable, HostNetworkPod};
+use crate::eval::{Failsafes, NoRecord, SideVerdict, Walk};
+use crate::flow::Flow;
+use crate::ipindex::IpIndex;
+use crate::lower;
+use crate::matching::{is_v6, FlowCtx};
+use crate::resolve::{
+    self, PolicyEntry, ProfileEntry, ProfileId, Program, ProgramId, ProgramStore, TierIdx,
+    TierInfo, View,
+};
+use crate::rules::{self, RuleContext};
+use crate::selectors::{MatchIndex, SelectorTable};
+
+/// What Felix does with traffic from a workload to its own host
+/// (`DefaultEndpointToHostAction`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EndpointToHostAction {
+    /// Felix's default: drop.
+    #[default]
+    Drop,
+    /// Accept without host endpoint policy.
+    Accept,
+    /// Continue to the host endpoint's ingress policy.
+    Return,
+}
+
+/// Knobs of the engine.
+#[derive(Debug, Clone)]
+pub struct EngineOptions {
+    /// Where addresses for workloads without one come from.
+    pub pod_cidr: IpNet,
+    /// Host endpoint failsafe ports (Felix defaults).
+    pub failsafes: Failsafes,
+    /// Felix `DefaultEndpointToHostAction`, applied when a workload talks to a host
+    /// endpoint on its own node.
+    pub endpoint_to_host: EndpointToHostAction,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        Self {
+            pod_cidr: IpNet::V4(
+                ipnet::Ipv4Net::new(std::net::Ipv4Addr::new(10, 244, 0, 0), 16).unwrap_or_default(),
+            ),
+            failsafes: Failsafes::default(),
+            endpoint_to_host: EndpointToHostAction::default(),
+        }
+    }
+}
+
+/// The verdict on one flow, without explanation. `Copy`; built without allocating.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Decision {
+    /// Egress at the source and ingress at the destination both allow (enforced view).
+    pub allowed: bool,
+    /// Same with staged policies treated as enforced (the pending view).
+    pub staged_allowed: bool,
+    pub egress: SideVerdict,
+    pub ingress: SideVerdict,
+    pub staged_egress: SideVerdict,
+    pub staged_ingress: SideVerdict,
+}
+
+/// A resolved CLI reference to one end of a flow.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Peer {
+    pub ip: IpAddr,
+    /// The Calico endpoint owning the address, if any.
+    pub endpoint: Option<EndpointId>,
+    /// How the user named it, normalised (`ns/name`, `host:name`, or the address).
+    pub label: String,
+    /// Remarks worth printing (assigned address, host-network pod, ...).
+    pub note: Option<String>,
+}
+
+fn slot(dir: Direction, view: View) -> usize {
+    match (dir, view) {
+        (Direction::Ingress, View::Enforced) => 0,
+        (Direction::Ingress, View::Pending) => 1,
+        (Direction::Egress, View::Enforced) => 2,
+        (Direction::Egress, View::Pending) => 3,
+    }
+}
+
+/// The engine. See the crate docs for the layers.
+#[derive(Debug, Clone)]
+pub struct Engine {
+    pub(crate) cluster: Cluster,
+    pub(crate) options: EngineOptions,
+    pub(crate) table: EndpointTable,
+    pub(crate) selectors: SelectorTable,
+    pub(crate) matches: MatchIndex,
+    pub(crate) tiers: Vec<TierInfo>,
+    pub(crate) policies: Vec<PolicyEntry>,
+    pub(crate) profiles: Vec<ProfileEntry>,
+    pub(crate) ipindex: IpIndex,
+    pub(crate) programs: ProgramStore,
+    pub(crate) endpoint_programs: Vec<Option<[ProgramId; 4]>>,
+    pub(crate) workload_by_name: HashMap<(Name, Name), EndpointId>,
+    pub(crate) hep_by_name: HashMap<Name, EndpointId>,
+}
+
+fn allow_all() -> Vec<Rule> {
+    vec![Rule::new(Action::Allow)]
+}
+
+impl Engine {
+    /// Builds every layer. Never fails: problems become notes and "matches nothing".
+    pub fn new(cluster: &Cluster, options: EngineOptions) -> Engine {
+        let mut e = Engine {
+            cluster: cluster.clone(),
+            options,
+            table: EndpointTable::default(),
+            selectors: SelectorTable::default(),
+            matches: MatchIndex::default(),
+            tiers: Vec::new(),
+            policies: Vec::new(),
+            profiles: Vec::new(),
+            ipindex: IpIndex::default(),
+            programs: ProgramStore::default(),
+            endpoint_programs: Vec::new(),
+            workload_by_name: HashMap::new(),
+            hep_by_name: HashMap::new(),
+        };
+        e.rebuild();
+        e
+    }
+
+    /// Recomputes everything derived from `self.cluster`, reusing the selector
+    /// table and the label-group × selector match matrix (only new selectors and
+    /// new label sets are matched).
+    pub(crate) fn rebuild(&mut self) {
+        let cluster = &self.cluster;
+        self.table = endpoints::build(cluster, &self.options);
+        self.tiers = resolve::sort_tiers(cluster);
+        let tier_pos: HashMap<&str, u32> = self
+            .tiers
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (&*t.name, i as u32))
+            .collect();
+
+        // Policies in evaluation order.
+        let mut order: Vec<&tabby_model::Policy> = cluster.policies.iter().collect();
+        order.sort_by(|a, b| {
+            let ta = tier_pos.get(&*a.tier).copied().unwrap_or(u32::MAX);
+            let tb = tier_pos.get(&*b.tier).copied().unwrap_or(u32::MAX);
+            ta.cmp(&tb).then_with(|| resolve::cmp_policies(a, b))
+        });
+        let selectors = &mut self.selectors;
+        let mut policies: Vec<PolicyEntry> = order
+            .into_iter()
+            .map(|p| {
+                let ns = p.namespace.as_deref().filter(|_| p.kind.is_namespaced());
+                let applies = selectors.intern(&lower::policy_selector(p));
+                let rule_sels = [
+                    p.ingress
+                        .iter()
+                        .map(|r| rules::intern_selectors(r, ns, selectors))
+                        .collect(),
+                    p.egress
+                        .iter()
+                        .map(|r| rules::intern_selectors(r, ns, selectors))
+                        .collect(),
+                ];
+                PolicyEntry {
+                    policy: p.clone(),
+                    tier: TierIdx(tier_pos.get(&*p.tier).copied().unwrap_or(0)),
+                    applies,
+                    ingress: Vec::new(),
+                    egress: Vec::new(),
+                    rule_sels,
+                }
+            })
+            .collect();
+
+        // Profiles: declared ones, then those endpoints name.
+        let mut profiles: Vec<ProfileEntry> = Vec::new();
+        let mut profile_ids: HashMap<Name, ProfileId> = HashMap::new();
+        let mut profile_rules: Vec<(Vec<Rule>, Vec<Rule>)> = Vec::new();
+        let mut add_profile = |name: &Name,
+                               ingress: Vec<Rule>,
+                               egress: Vec<Rule>,
+                               synthesized: bool,
+                               missing: bool,
+                               selectors: &mut SelectorTable| {
+            if profile_ids.contains_key(name) {
+                return;
+            }
+            let rule_sels = [
+                ingress
+                    .iter()
+                    .map(|r| rules::intern_selectors(r, None, selectors))
+                    .collect(),
+                egress
+                    .iter()
+                    .map(|r| rules::intern_selectors(r, None, selectors))
+                    .collect(),
+            ];
+            profile_ids.insert(name.clone(), ProfileId(profiles.len() as u32));
+            profiles.push(ProfileEntry {
+                name: name.clone(),
+                ingress: Vec::new(),
+                egress: Vec::new(),
+                synthesized,
+                missing,
+                rule_sels,
+            });
+            // Keep the model rules alongside for phase 2.
+            profile_rules.push((ingress, egress));
+        };
+        for p in &cluster.profiles {
+            add_profile(
+                &p.name,
+                p.ingress.clone(),
+                p.egress.clone(),
+                false,
+                false,
+                selectors,
+            );
+        }
+        for ep in &self.table.endpoints {
+            for name in &ep.profiles {
+                if name.starts_with("kns.") || &**name == "projectcalico-default-allow" {
+                    add_profile(name, allow_all(), allow_all(), true, false, selectors);
+                } else if name.starts_with("ksa.") {
+                    add_profile(name, Vec::new(), Vec::new(), true, false, selectors);
+                } else {
+                    add_profile(name, Vec::new(), Vec::new(), false, true, selectors);
+                }
+            }
+        }
+
+        // Match every new selector / label group.
+        self.matches
+            .update(&mut self.selectors, &self.table.endpoints);
+        self.ipindex = IpIndex::build(&self.table.endpoints, &self.matches);
+
+        // Compile rules.
+        let ctx = RuleContext {
+            cluster,
+            endpoints: &self.table.endpoints,
+            matches: &self.matches,
+        };
+        for pe in &mut policies {
+            let ns = pe
+                .policy
+                .namespace
+                .as_deref()
+                .filter(|_| pe.policy.kind.is_namespaced());
+            pe.ingress = compile_list(&ctx, &pe.policy.ingress, &pe.rule_sels[0], ns);
+            pe.egress = compile_list(&ctx, &pe.policy.egress, &pe.rule_sels[1], ns);
+        }
+        for (pe, (ingress, egress)) in profiles.iter_mut().zip(&profile_rules) {
+            pe.ingress = compile_list(&ctx, ingress, &pe.rule_sels[0], None);
+            pe.egress = compile_list(&ctx, egress, &pe.rule_sels[1], None);
+        }
+
+        // Programs, shared between endpoints with the same label group, kind and profiles.
+        let mut store = ProgramStore::default();
+        let mut cache: HashMap<(u32, EndpointKind, Vec<ProfileId>), [ProgramId; 4]> =
+            HashMap::new();
+        let mut endpoint_programs = Vec::with_capacity(self.table.endpoints.len());
+        for ep in &self.table.endpoints {
+            if !ep.is_policy_target() {
+                endpoint_programs.push(None);
+                continue;
+            }
+            let prof: Vec<ProfileId> = ep
+                .profiles
+                .iter()
+                .filter_map(|n| profile_ids.get(n).copied())
+                .collect();
+            let group = self.matches.group(ep.id.index()).unwrap_or(u32::MAX);
+            let key = (group, ep.kind, prof);
+            if let Some(ids) = cache.get(&key) {
+                endpoint_programs.push(Some(*ids));
+                continue;
+            }
+            let mut ids = [ProgramId(0); 4];
+            for dir in [Direction::Ingress, Direction::Egress] {
+                for view in [View::Enforced, View::Pending] {
+                    let p = resolve::build_program(
+                        ep,
+                        dir,
+                        view,
+                        &policies,
+                        &self.tiers,
+                        &self.matches,
+                        key.2.clone(),
+                    );
+                    if let Some(s) = ids.get_mut(slot(dir, view)) {
+                        *s = store.intern(p);
+                    }
+                }
+            }
+            cache.insert(key, ids);
+            endpoint_programs.push(Some(ids));
+        }
+
+        self.workload_by_name = self
+            .table
+            .endpoints
+            .iter()
+            .filter(|e| e.kind == EndpointKind::Workload)
+            .filter_map(|e| Some(((e.namespace.clone()?, e.name.clone()), e.id)))
+            .collect();
+        self.hep_by_name = self
+            .table
+            .endpoints
+            .iter()
+            .filter(|e| e.kind == EndpointKind::Host)
+            .map(|e| (e.name.clone(), e.id))
+            .collect();
+        self.policies = policies;
+        self.profiles = profiles;
+        self.programs = store;
+        self.endpoint_programs = endpoint_programs;
+    }
+
+    // ----- accessors -----
+
+    /// The input the engine was built from (after incremental updates).
+    pub fn cluster(&self) -> &Cluster {
+        &self.cluster
+    }
+
+    pub fn options(&self) -> &EngineOptions {
+        &self.options
+    }
+
+    /// Every endpoint: workloads, host endpoints, network sets.
+    pub fn endpoints(&self) -> &[Endpoint] {
+        &self.table.endpoints
+    }
+
+    pub fn endpoint(&self, id: EndpointId) -> Option<&Endpoint> {
+        self.table.endpoints.get(id.index())
+    }
+
+    pub fn host_network_pods(&self) -> &[HostNetworkPod] {
+        &self.table.host_network_pods
+    }
+
+    /// Notes about guesses the engine made (assigned addresses, ...).
+    pub fn notes(&self) -> &[String] {
+        &self.table.notes
+    }
+
+    /// Tiers in evaluation order.
+    pub fn tiers(&self) -> &[TierInfo] {
+        &self.tiers
+    }
+
+    pub fn tier(&self, id: TierIdx) -> Option<&TierInfo> {
+        self.tiers.get(id.0 as usize)
+    }
+
+    /// Policies in evaluation order (tier, then order, then name/namespace/kind).
+    pub fn policies(&self) -> &[PolicyEntry] {
+        &self.policies
+    }
+
+    pub fn policy(&self, id: resolve::PolicyId) -> Option<&PolicyEntry> {
+        self.policies.get(id.0 as usize)
+    }
+
+    pub fn profiles(&self) -> &[ProfileEntry] {
+        &self.profiles
+    }
+
+    pub fn profile(&self, id: ProfileId) -> Option<&ProfileEntry> {
+        self.profiles.get(id.0 as usize)
+    }
+
+    /// Lowered selectors (canonical text by id).
+    pub fn selectors(&self) -> &SelectorTable {
+        &self.selectors
+    }
+
+    /// Number of distinct programs (tier/policy/profile lists).
+    pub fn program_count(&self) -> usize {
+        self.programs.programs.len()
+    }
+
+    /// Number of distinct label sets and address classes (for benchmarks and stats).
+    pub fn index_stats(&self) -> (usize, usize, usize) {
+        (
+            self.matches.group_count(),
+            self.ipindex.class_count(),
+            self.ipindex.interval_count(),
+        )
+    }
+
+    /// THE tier/order logic: what `endpoint` evaluates in `direction` and `view`.
+    /// `None` for network sets (never policy targets) and unknown ids.
+    pub fn resolve(
+        &self,
+        endpoint: EndpointId,
+        direction: Direction,
+        view: View,
+    ) -> Option<&Program> {
+        let ids = self.endpoint_programs.get(endpoint.index())?.as_ref()?;
+        self.programs.get(*ids.get(slot(direction, view))?)
+    }
+
+    /// Does the lowered applicability selector of `policy` match `endpoint`?
+    pub fn policy_selects(&self, policy: resolve::PolicyId, endpoint: EndpointId) -> bool {
+        self.policy(policy)
+            .is_some_and(|p| self.matches.endpoint_matches(endpoint.index(), p.applies))
+    }
+
+    /// The policy-target endpoint owning an address, if any.
+    pub fn endpoint_at(&self, ip: IpAddr) -> Option<EndpointId> {
+        self.ipindex.lookup(ip).owner
+    }
+
+    pub(crate) fn walk(&self) -> Walk<'_> {
+        Walk {
+            policies: &self.policies,
+            profiles: &self.profiles,
+            ipindex: &self.ipindex,
+            failsafes: &self.options.failsafes,
+        }
+    }
+
+    pub(crate) fn flow_ctx<'a>(&self, flow: &'a Flow) -> FlowCtx<'a> {
+        FlowCtx {
+            flow,
+            v6: is_v6(flow),
+            src: self.ipindex.lookup(flow.src_ip),
+            dst: self.ipindex.lookup(flow.dst_ip),
+        }
+    }
+
+    /// Programs of one side: (enforced, pending), or `None` if not a Calico endpoint.
+    #[inline]
+    pub(crate) fn side_programs(
+        &self,
+        owner: Option<EndpointId>,
+        dir: Direction,
+    ) -> Option<(&Program, &Program, bool)> {
+        let ids = self.endpoint_programs.get(owner?.index())?.as_ref()?;
+        let e = *ids.get(slot(dir, View::Enforced))?;
+        let p = *ids.get(slot(dir, View::Pending))?;
+        Some((self.programs.get(e)?, self.programs.get(p)?, e == p))
+    }
+
+    /// Workload → host endpoint on the workload's own node.
+    pub(crate) fn endpoint_to_host(&self, ctx: &FlowCtx<'_>) -> Option<bool> {
+        let src = self.endpoint(ctx.src.owner?)?;
+        let dst = self.endpoint(ctx.dst.owner?)?;
+        if src.kind != EndpointKind::Workload || dst.kind != EndpointKind::Host {
+            return None;
+        }
+        if src.node.is_none() || src.node != dst.node {
+            return None;
+        }
+        match self.options.endpoint_to_host {
+            EndpointToHostAction::Drop => Some(false),
+            EndpointToHostAction::Accept => Some(true),
+            EndpointToHostAction::Return => None,
+        }
+    }
+
+    /// The verdict on one flow. Allocation-free.
+    pub fn decide(&self, flow: &Flow) -> Decision {
+        let ctx = self.flow_ctx(flow);
+        let walk = self.walk();
+        let side = |owner: Option<EndpointId>, dir: Direction| match self.side_programs(owner, dir)
+        {
+            None => (SideVerdict::NotCalico, SideVerdict::NotCalico),
+            Some((e, p, same)) => {
+                let v = walk.run(e, &ctx, &mut NoRecord);
+                let pv = if same {
+                    v
+                } else {
+                    walk.run(p, &ctx, &mut NoRecord)
+                };
+                (v, pv)
+            }
+        };
+        let (egress, staged_egress) = side(ctx.src.owner, Direction::Egress);
+        let (ingress, staged_ingress) = match self.endpoint_to_host(&ctx) {
+            Some(allowed) => (
+                SideVerdict::EndpointToHost { allowed },
+                SideVerdict::EndpointToHost { allowed },
+            ),
+            None => side(ctx.dst.owner, Direction::Ingress),
+        };
+        Decision {
+            allowed: egress.allowed() && ingress.allowed(),
+            staged_allowed: staged_egress.allowed() && staged_ingress.allowed(),
+            egress,
+            ingress,
+            staged_egress,
+            staged_ingress,
+        }
+    }
+}
+
+fn compile_list(
+    ctx: &RuleContext<'_>,
+    rules: &[Rule],
+    sels: &[rules::RuleSels],
+    ns: Option<&str>,
+) -> Vec<rules::CompiledRule> {
+    rules
+        .iter()
+        .zip(sels)
+        .enumerate()
+        .map(|(i, (r, s))| rules::compile(ctx, i, r, ns, *s))
+        .collect()
+}

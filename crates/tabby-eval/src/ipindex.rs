@@ -1,0 +1,186 @@
+//! Layer 3: maps any IP address to a *peer class*: the set of selectors (SelIds)
+//! that some entity covering the address matches, plus the policy-target
+//! endpoint that owns the address, if any.
+//!
+//! The address space is split at every endpoint address and network-set CIDR
+//! boundary into disjoint intervals; each interval gets the union of the selector
+//! rows of the entities covering it. A positive selector matches an address when
+//! its bit is set (the address belongs to SOME matching entity); a `notSelector`
+//! matches when its bit is clear (NO covering entity matches). Lookup is a binary
+//! search; IPv4 and IPv6 have separate tables. Equal classes are shared.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+
+use ipnet::IpNet;
+
+use crate::bitset::BitSet;
+use crate::endpoints::{Endpoint, EndpointId};
+use crate::selectors::{MatchIndex, SelId};
+
+const NO_OWNER: u32 = u32::MAX;
+
+#[derive(Debug, Clone, Default)]
+struct Table {
+    /// Interval start addresses, ascending; `starts[0] == 0`.
+    starts: Vec<u128>,
+    class: Vec<u32>,
+    owner: Vec<u32>,
+}
+
+impl Table {
+    #[inline]
+    fn lookup(&self, addr: u128) -> (u32, u32) {
+        let i = self.starts.partition_point(|s| *s <= addr);
+        let i = i.saturating_sub(1);
+        (
+            self.class.get(i).copied().unwrap_or(0),
+            self.owner.get(i).copied().unwrap_or(NO_OWNER),
+        )
+    }
+}
+
+/// What an address is, as far as rule matching cares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PeerClass {
+    pub class: u32,
+    pub owner: Option<EndpointId>,
+}
+
+/// The address → peer class index.
+#[derive(Debug, Clone, Default)]
+pub struct IpIndex {
+    v4: Table,
+    v6: Table,
+    classes: Vec<BitSet>,
+}
+
+fn range(net: &IpNet) -> (u128, u128) {
+    match net {
+        IpNet::V4(n) => (
+            u128::from(u32::from(n.network())),
+            u128::from(u32::from(n.broadcast())),
+        ),
+        IpNet::V6(n) => (u128::from(n.network()), u128::from(n.broadcast())),
+    }
+}
+
+impl IpIndex {
+    pub fn build(endpoints: &[Endpoint], matches: &MatchIndex) -> Self {
+        let mut idx = IpIndex {
+            classes: vec![BitSet::default()],
+            ..Default::default()
+        };
+        let mut class_of: HashMap<BitSet, u32> = HashMap::new();
+        class_of.insert(BitSet::default(), 0);
+        for v6 in [false, true] {
+            let max: u128 = if v6 { u128::MAX } else { u128::from(u32::MAX) };
+            // (position, is_start, entity, is_host_route)
+            let mut events: Vec<(u128, bool, u32)> = Vec::new();
+            for ep in endpoints {
+                for net in &ep.nets {
+                    if matches!(net, IpNet::V6(_)) != v6 {
+                        continue;
+                    }
+                    let (lo, hi) = range(net);
+                    events.push((lo, true, ep.id.0));
+                    if hi < max {
+                        events.push((hi + 1, false, ep.id.0));
+                    }
+                }
+            }
+            events.sort_unstable();
+            let mut table = Table {
+                starts: vec![0],
+                class: vec![0],
+                owner: vec![NO_OWNER],
+            };
+            let mut active: Vec<u32> = Vec::new();
+            let mut i = 0;
+            while let Some(&(pos, _, _)) = events.get(i) {
+                while let Some(&(p, start, ent)) = events.get(i) {
+                    if p != pos {
+                        break;
+                    }
+                    if start {
+                        active.push(ent);
+                    } else if let Some(k) = active.iter().position(|a| *a == ent) {
+                        active.swap_remove(k);
+                    }
+                    i += 1;
+                }
+                let mut bits = BitSet::default();
+                let mut owner = NO_OWNER;
+                for &ent in &active {
+                    if let Some(row) = matches.row(ent as usize) {
+                        bits.union_with(row);
+                    }
+                    if let Some(ep) = endpoints.get(ent as usize) {
+                        let host_route = ep
+                            .nets
+                            .iter()
+                            .any(|n| n.prefix_len() == n.max_prefix_len() && range(n).0 == pos);
+                        if ep.is_policy_target() && host_route && ent < owner {
+                            owner = ent;
+                        }
+                    }
+                }
+                bits.normalize();
+                let next = class_of.len() as u32;
+                let class = *class_of.entry(bits.clone()).or_insert_with(|| {
+                    idx.classes.push(bits);
+                    next
+                });
+                if table.class.last() == Some(&class) && table.owner.last() == Some(&owner) {
+                    continue;
+                }
+                if table.starts.last() == Some(&pos) {
+                    // Replace the interval that starts here (only the initial [0, ..)).
+                    if let (Some(c), Some(o)) = (table.class.last_mut(), table.owner.last_mut()) {
+                        *c = class;
+                        *o = owner;
+                    }
+                    continue;
+                }
+                table.starts.push(pos);
+                table.class.push(class);
+                table.owner.push(owner);
+            }
+            if v6 {
+                idx.v6 = table;
+            } else {
+                idx.v4 = table;
+            }
+        }
+        idx
+    }
+
+    /// The class and owner of an address.
+    #[inline]
+    pub fn lookup(&self, ip: IpAddr) -> PeerClass {
+        let (class, owner) = match ip {
+            IpAddr::V4(a) => self.v4.lookup(u128::from(u32::from(a))),
+            IpAddr::V6(a) => self.v6.lookup(u128::from(a)),
+        };
+        PeerClass {
+            class,
+            owner: (owner != NO_OWNER).then_some(EndpointId(owner)),
+        }
+    }
+
+    /// Does some entity covering addresses of `class` match `sel`?
+    #[inline]
+    pub fn class_has(&self, class: u32, sel: SelId) -> bool {
+        self.classes
+            .get(class as usize)
+            .is_some_and(|b| b.contains(sel.index()))
+    }
+
+    pub fn class_count(&self) -> usize {
+        self.classes.len()
+    }
+
+    pub fn interval_count(&self) -> usize {
+        self.v4.starts.len() + self.v6.starts.len()
+    }
+}

@@ -1,0 +1,152 @@
+//! Matching one compiled rule against a flow. Returns the first criterion that
+//! fails as a small `Copy` value, so the fast path never allocates and the
+//! traced path can explain itself with the same code.
+
+use tabby_model::{IcmpMatch, IpVersion};
+
+use crate::flow::{domain_matches, Flow};
+use crate::ipindex::{IpIndex, PeerClass};
+use crate::rules::{CompiledRule, CompiledSide};
+
+/// `source` or `destination` of a rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Side {
+    Source,
+    Destination,
+}
+
+impl Side {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Side::Source => "source",
+            Side::Destination => "destination",
+        }
+    }
+}
+
+/// Why a rule did not match: the first failing criterion, in checking order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Miss {
+    /// The rule is not rendered for this IP family (`ipVersion`, or nets of the other family only).
+    Family,
+    Protocol,
+    NotProtocol,
+    Icmp,
+    NotIcmp,
+    Nets(Side),
+    NotNets(Side),
+    Selector(Side),
+    NotSelector(Side),
+    Ports(Side),
+    NotPorts(Side),
+    Services(Side),
+    Domains,
+}
+
+/// A flow with its address classes looked up once.
+#[derive(Debug, Clone, Copy)]
+pub struct FlowCtx<'a> {
+    pub flow: &'a Flow,
+    pub v6: bool,
+    pub src: PeerClass,
+    pub dst: PeerClass,
+}
+
+fn icmp_eq(m: &IcmpMatch, flow: &Flow) -> bool {
+    match flow.icmp {
+        Some((t, c)) => t == m.icmp_type && m.code.is_none_or(|want| Some(want) == c),
+        None => false,
+    }
+}
+
+#[inline]
+fn match_side(
+    side: &CompiledSide,
+    which: Side,
+    ctx: &FlowCtx<'_>,
+    ipindex: &IpIndex,
+) -> Result<(), Miss> {
+    let (ip, class, port) = match which {
+        Side::Source => (ctx.flow.src_ip, ctx.src.class, ctx.flow.src_port),
+        Side::Destination => (ctx.flow.dst_ip, ctx.dst.class, ctx.flow.dst_port),
+    };
+    if !side.nets.is_empty() && !side.nets.iter().any(|n| n.contains(&ip)) {
+        return Err(Miss::Nets(which));
+    }
+    if side.not_nets.iter().any(|n| n.contains(&ip)) {
+        return Err(Miss::NotNets(which));
+    }
+    if let Some(sel) = side.selector {
+        if !ipindex.class_has(class, sel) {
+            return Err(Miss::Selector(which));
+        }
+    }
+    if let Some(sel) = side.not_selector {
+        if ipindex.class_has(class, sel) {
+            return Err(Miss::NotSelector(which));
+        }
+    }
+    let proto = ctx.flow.protocol.0;
+    let has_ports = ctx.flow.has_ports();
+    if !(side.ports.is_empty() || has_ports && side.ports.contains(ip, proto, port)) {
+        return Err(Miss::Ports(which));
+    }
+    if !side.not_ports.is_empty() && has_ports && side.not_ports.contains(ip, proto, port) {
+        return Err(Miss::NotPorts(which));
+    }
+    if let Some(svc) = &side.services {
+        let ok = match which {
+            Side::Source => svc.addrs.binary_search(&ip).is_ok(),
+            Side::Destination => {
+                has_ports && svc.addr_ports.binary_search(&(ip, proto, port)).is_ok()
+            }
+        };
+        if !ok {
+            return Err(Miss::Services(which));
+        }
+    }
+    if !side.domains.is_empty() {
+        let ok = ctx
+            .flow
+            .domain
+            .as_deref()
+            .is_some_and(|d| side.domains.iter().any(|p| domain_matches(p, d)));
+        if !ok {
+            return Err(Miss::Domains);
+        }
+    }
+    Ok(())
+}
+
+/// Does `rule` match the flow? `Err` names the first failing criterion.
+#[inline]
+pub fn match_rule(rule: &CompiledRule, ctx: &FlowCtx<'_>, ipindex: &IpIndex) -> Result<(), Miss> {
+    if !(if ctx.v6 { rule.v6 } else { rule.v4 }) {
+        return Err(Miss::Family);
+    }
+    let proto = ctx.flow.protocol.0;
+    if rule.protocol.is_some_and(|p| p != proto) {
+        return Err(Miss::Protocol);
+    }
+    if rule.not_protocol == Some(proto) {
+        return Err(Miss::NotProtocol);
+    }
+    if let Some(m) = &rule.icmp {
+        if !icmp_eq(m, ctx.flow) {
+            return Err(Miss::Icmp);
+        }
+    }
+    if let Some(m) = &rule.not_icmp {
+        if icmp_eq(m, ctx.flow) {
+            return Err(Miss::NotIcmp);
+        }
+    }
+    match_side(&rule.src, Side::Source, ctx, ipindex)?;
+    match_side(&rule.dst, Side::Destination, ctx, ipindex)
+}
+
+/// The family of a flow as the rule filter sees it.
+pub fn is_v6(flow: &Flow) -> bool {
+    flow.ip_version() == IpVersion::V6
+}

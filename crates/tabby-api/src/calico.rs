@@ -36,11 +36,7 @@ pub struct Rule {
     pub icmp: Option<IcmpFields>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub not_protocol: Option<IntOrString>,
-    #[serde(
-        default,
-        rename = "notICMP",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, rename = "notICMP", skip_serializing_if = "Option::is_none")]
     pub not_icmp: Option<IcmpFields>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<EntityRule>,
@@ -151,7 +147,11 @@ pub struct RuleMetadata {
 pub struct NetworkPolicySpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tier: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        serialize_with = "crate::meta::ser_opt_f64",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub order: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ingress: Option<Vec<Rule>>,
@@ -174,7 +174,11 @@ pub struct NetworkPolicySpec {
 pub struct GlobalNetworkPolicySpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tier: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        serialize_with = "crate::meta::ser_opt_f64",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub order: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ingress: Option<Vec<Rule>>,
@@ -186,11 +190,7 @@ pub struct GlobalNetworkPolicySpec {
     pub types: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub do_not_track: Option<bool>,
-    #[serde(
-        default,
-        rename = "preDNAT",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, rename = "preDNAT", skip_serializing_if = "Option::is_none")]
     pub pre_dnat: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub apply_on_forward: Option<bool>,
@@ -211,7 +211,11 @@ pub struct StagedNetworkPolicySpec {
     pub staged_action: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tier: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        serialize_with = "crate::meta::ser_opt_f64",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub order: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ingress: Option<Vec<Rule>>,
@@ -235,7 +239,11 @@ pub struct StagedGlobalNetworkPolicySpec {
     pub staged_action: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tier: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        serialize_with = "crate::meta::ser_opt_f64",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub order: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ingress: Option<Vec<Rule>>,
@@ -247,11 +255,7 @@ pub struct StagedGlobalNetworkPolicySpec {
     pub types: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub do_not_track: Option<bool>,
-    #[serde(
-        default,
-        rename = "preDNAT",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, rename = "preDNAT", skip_serializing_if = "Option::is_none")]
     pub pre_dnat: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub apply_on_forward: Option<bool>,
@@ -318,7 +322,11 @@ top_level!(
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct TierSpec {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        serialize_with = "crate::meta::ser_opt_f64",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub order: Option<f64>,
     /// `Deny` (default) or `Pass`, kept as written.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -352,6 +352,78 @@ impl Kind {
     }
 }
 
+impl Resource {
+    /// `metadata.name`.
+    pub fn name(&self) -> Option<&str> {
+        self.metadata().name.as_deref()
+    }
+
+    /// `metadata.namespace`.
+    pub fn namespace(&self) -> Option<&str> {
+        self.metadata().namespace.as_deref()
+    }
+
+    /// Decodes a whole object, finding its kind from its own `apiVersion` and `kind`
+    /// (for reading back what a store wrote; the loader knows the kind already and
+    /// calls [`decode_resource`]).
+    ///
+    /// ```
+    /// use tabby_api::{Kind, Resource, ResourceError};
+    /// let v = serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "prod"}});
+    /// let r = Resource::from_json(v).unwrap();
+    /// assert_eq!((r.kind(), r.name()), (Kind::Namespace, Some("prod")));
+    ///
+    /// let v = serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap"});
+    /// assert!(matches!(Resource::from_json(v), Err(ResourceError::UnknownKind { .. })));
+    /// ```
+    pub fn from_json(value: serde_json::Value) -> Result<Resource, ResourceError> {
+        let text = |key: &str| value.get(key).and_then(|v| v.as_str()).map(str::to_owned);
+        let (Some(api_version), Some(kind)) = (text("apiVersion"), text("kind")) else {
+            return Err(ResourceError::MissingTypeMeta);
+        };
+        let Some(k) = Kind::from_type_meta(&api_version, &kind) else {
+            return Err(ResourceError::UnknownKind { api_version, kind });
+        };
+        decode_resource(k, value).map_err(ResourceError::Decode)
+    }
+}
+
+/// Why [`Resource::from_json`] failed.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum ResourceError {
+    /// `apiVersion` or `kind` is missing or not a string.
+    MissingTypeMeta,
+    /// Not a kind tabby reads.
+    UnknownKind { api_version: String, kind: String },
+    /// The object does not decode as its kind; the error carries the path.
+    Decode(serde_path_to_error::Error<serde_json::Error>),
+}
+
+impl fmt::Display for ResourceError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ResourceError::MissingTypeMeta => {
+                f.write_str("the object has no `apiVersion` or `kind`")
+            }
+            ResourceError::UnknownKind { api_version, kind } => {
+                write!(f, "`{kind}` (`{api_version}`) is not a kind tabby reads")
+            }
+            ResourceError::Decode(e) if e.path().to_string() == "." => write!(f, "{}", e.inner()),
+            ResourceError::Decode(e) => write!(f, "{} at `{}`", e.inner(), e.path()),
+        }
+    }
+}
+
+impl std::error::Error for ResourceError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            ResourceError::Decode(e) => Some(e.inner()),
+            _ => None,
+        }
+    }
+}
+
 impl fmt::Display for Kind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
@@ -410,6 +482,39 @@ mod tests {
             }
         }
         assert_eq!(Kind::from_name("networkpolicy"), Some(Kind::NetworkPolicy));
+    }
+
+    #[test]
+    fn from_json_errors() {
+        use serde_json::json;
+        let cases = [
+            (
+                json!({"kind": "Tier"}),
+                "the object has no `apiVersion` or `kind`",
+            ),
+            (
+                json!({"apiVersion": 3, "kind": "Tier"}),
+                "the object has no `apiVersion` or `kind`",
+            ),
+            (
+                json!({"apiVersion": "projectcalico.org/v3", "kind": "IPPool"}),
+                "`IPPool` (`projectcalico.org/v3`) is not a kind tabby reads",
+            ),
+            (
+                json!({"apiVersion": "projectcalico.org/v3", "kind": "Tier", "spec": {"order": "x"}}),
+                "invalid type: string \"x\", expected f64 at `spec.order`",
+            ),
+        ];
+        for (v, want) in cases {
+            let e = Resource::from_json(v.clone()).unwrap_err();
+            assert_eq!(e.to_string(), want, "{v}");
+        }
+        let ok = json!({"apiVersion": "crd.projectcalico.org/v1", "kind": "Tier", "metadata": {"name": "t"}});
+        let r = Resource::from_json(ok).unwrap();
+        assert_eq!(r.kind(), Kind::Tier);
+        // An absent spec is written back as `{}`, as Go writes it.
+        let want = json!({"apiVersion": "crd.projectcalico.org/v1", "kind": "Tier", "metadata": {"name": "t"}, "spec": {}});
+        assert_eq!(serde_json::to_value(&r).unwrap(), want);
     }
 
     #[test]

@@ -32,5 +32,5 @@ pub mod calico;
 pub mod k8s;
 pub mod netpol_api;
 
-pub use kind::{decode_resource, Group, Kind, Resource};
+pub use kind::{decode_resource, Group, Kind, Resource, ResourceError};
 pub use meta::{IntOrString, LabelSelector, LabelSelectorRequirement, ObjectMeta};

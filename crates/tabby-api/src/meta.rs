@@ -17,6 +17,23 @@ where
     Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
 }
 
+/// Serializes a float the way Go's `encoding/json` does: an integral value in the
+/// exact-integer range is written without a fraction (`order: 100` stays `100`,
+/// not `100.0`), so documents round-trip unchanged.
+pub(crate) fn ser_opt_f64<S: Serializer>(v: &Option<f64>, s: S) -> Result<S::Ok, S::Error> {
+    // 2^53: every integer up to here is exact in an f64.
+    const EXACT: f64 = 9_007_199_254_740_992.0;
+    match *v {
+        #[expect(
+            clippy::cast_possible_truncation,
+            reason = "integral and within +-2^53, so the cast is exact"
+        )]
+        Some(f) if f.fract() == 0.0 && f.abs() <= EXACT => s.serialize_i64(f as i64),
+        Some(f) => s.serialize_f64(f),
+        None => s.serialize_none(),
+    }
+}
+
 /// Kubernetes object metadata (`metav1.ObjectMeta`), every field the API defines.
 ///
 /// Unknown keys are rejected: `metadata` has a fixed schema in every kind, and a
@@ -231,6 +248,24 @@ mod tests {
                 (w, g) => panic!("{input}: want {w:?}, got {g:?}"),
             }
         }
+    }
+
+    #[test]
+    fn floats_serialize_like_go() {
+        #[derive(Serialize)]
+        struct W(#[serde(serialize_with = "ser_opt_f64")] Option<f64>);
+        let cases: &[(f64, &str)] = &[
+            (100.0, "100"),
+            (0.0, "0"),
+            (-5.0, "-5"),
+            (10.5, "10.5"),
+            (1e300, "1e+300"),
+            (9_007_199_254_740_992.0, "9007199254740992"),
+        ];
+        for (f, want) in cases {
+            assert_eq!(serde_json::to_string(&W(Some(*f))).unwrap(), *want);
+        }
+        assert_eq!(serde_json::to_string(&W(None)).unwrap(), "null");
     }
 
     #[test]

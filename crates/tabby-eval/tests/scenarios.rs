@@ -5,18 +5,12 @@
 mod common;
 
 use common::*;
-use tabby_eval::{Direction, Flow, SideVerdict, View};
+use tabby_eval::{Flow, SideVerdict, View};
 use tabby_model::{
     Action, IcmpMatch, IpVersion, PolicyKind, PortRange, PortSpec, Protocol, Service,
     ServiceAccount, ServiceAccountMatch, ServiceMatch, ServicePort, StagedAction,
-    TierDefaultAction,
+    TierDefaultAction, Direction,
 };
-
-// Re-export for brevity in this file.
-mod tabby_eval_direction {
-    pub use tabby_model::Direction;
-}
-use tabby_eval_direction::*;
 
 const A: &str = "10.0.0.1";
 const B: &str = "10.0.0.2";
@@ -418,7 +412,9 @@ fn service_accounts_names_and_selector() {
     });
     c.policies.push(with_ingress(mk_np("app", "sa", "app == 'b'"), vec![r]));
     // Policy-level serviceAccountSelector.
+    c.tiers.push(mk_tier("sa", Some(1.0), TierDefaultAction::Pass));
     let mut g = mk_gnp("sa-sel", "all()");
+    g.tier = "sa".into();
     g.service_account_selector = Some(sel("role == 'api'"));
     g.types = types(false, true);
     g.egress = vec![tcp(Action::Deny, 9999)];
@@ -445,7 +441,7 @@ fn namespace_selector_and_hep_caveat() {
     let e = engine(&c);
     let h = "192.168.1.1";
     assert!(!allowed(&e, &t(EXT, A, 80)));
-    assert!(allowed(&e, &t(EXT, C, 80)) == false, "c has no allow → end of tier");
+    assert!(allowed(&e, &t(EXT, C, 80)), "c is in team y: neither policy selects it");
     // HEP selected by the `!=` namespace selector (no pcns labels) but not by the has() form.
     let d = check(&e, &t(EXT, h, 80));
     assert!(!d.allowed);
@@ -469,6 +465,7 @@ fn namespace_selector_and_hep_caveat() {
 fn global_namespace_selector_matches_non_namespaced_only() {
     let mut c = base();
     c.host_endpoints.push(mk_hep("n1", "node1", "192.168.1.1", &[("role", "node")]));
+    c.host_endpoints[0].profiles = vec!["projectcalico-default-allow".into()];
     c.network_sets.push(mk_netset(None, "ext", &[("kind", "ext")], &["8.8.0.0/16"]));
     c.network_sets.push(mk_netset(Some("app"), "nsext", &[("kind", "ext")], &["9.9.0.0/16"]));
     let mut r = rule(Action::Allow);
@@ -794,3 +791,4 @@ fn resolve_is_shared_by_equal_endpoints() {
     assert_eq!(&*e.profile(pa.profiles[0]).unwrap().name, "kns.app");
     assert!(e.resolve(b, Direction::Egress, View::Enforced).unwrap().tiers.is_empty());
 }
+

@@ -15,8 +15,10 @@ pub struct Node {
 
 /// The value of a [`Node`].
 ///
-/// Scalars follow the YAML 1.2 core schema (see [`resolve_plain`]); quoted scalars are
-/// always strings. Mappings keep their entries in source order.
+/// Plain scalars follow the YAML 1.2 core schema: `null`/`~`/empty, `true`/`false`,
+/// decimal/`0x`/`0o` integers, decimal floats, `.inf`/`.nan`; everything else, including
+/// `yes`/`no`/`on`/`off`, is a string. Quoted scalars are always strings. Mappings keep
+/// their entries in source order.
 #[derive(Clone, PartialEq)]
 pub enum NodeKind {
     Null,

@@ -78,6 +78,10 @@ enum Frame {
         /// Key text (as JSON would see it) → span of its first occurrence; built only
         /// once the mapping is large (small ones are scanned, which is faster).
         seen: Option<HashMap<String, Range<usize>>>,
+        /// Set after a plain `<<` key: the next value is merged, not an entry.
+        merge_pending: Option<Range<usize>>,
+        /// `<<` values (span of the `<<` key, value), in order.
+        merges: Vec<(Range<usize>, Node)>,
     },
 }
 
@@ -200,7 +204,20 @@ impl Builder<'_> {
                 }
             }
             Event::Scalar(value, style, anchor, tag) => {
+                let is_merge_key =
+                    matches!(style, TScalarStyle::Plain) && tag.is_none() && value == "<<";
                 let node = self.scalar(value, style, tag.as_ref(), at);
+                if is_merge_key && anchor == 0 {
+                    if let Some(Frame::Map {
+                        key: None,
+                        merge_pending,
+                        ..
+                    }) = self.stack.last_mut()
+                    {
+                        *merge_pending = Some(node.span);
+                        return Ok(());
+                    }
+                }
                 if anchor != 0 {
                     self.remember(anchor, &node);
                 }
@@ -222,6 +239,8 @@ impl Builder<'_> {
                     entries: Vec::new(),
                     key: None,
                     seen: None,
+                    merge_pending: None,
+                    merges: Vec::new(),
                 });
             }
             Event::SequenceEnd | Event::MappingEnd => {
@@ -250,20 +269,25 @@ impl Builder<'_> {
                     Frame::Map {
                         start,
                         anchor,
-                        entries,
+                        mut entries,
+                        mut seen,
+                        merges,
                         ..
                     } => {
                         // A block mapping's start event is marked at the first `:`;
                         // the mapping really starts at its first key.
-                        let start = entries
-                            .first()
-                            .map_or(start, |(k, _)| k.span.start.min(start));
-                        let end = self.collection_end(
-                            at,
-                            closer,
-                            start,
-                            entries.last().map(|(_, v)| v.span.end),
-                        );
+                        let first_key = entries.first().map(|(k, _)| k.span.start);
+                        let first_merge = merges.first().map(|(k, _)| k.start);
+                        let start = [first_key, first_merge]
+                            .into_iter()
+                            .flatten()
+                            .fold(start, usize::min);
+                        let last = entries
+                            .last()
+                            .map(|(_, v)| v.span.end)
+                            .max(merges.last().map(|(_, v)| v.span.end));
+                        let end = self.collection_end(at, closer, start, last);
+                        self.merge(&mut entries, &mut seen, merges);
                         (Node::new(NodeKind::Map(entries), start..end), anchor)
                     }
                 };
@@ -275,9 +299,15 @@ impl Builder<'_> {
             Event::Alias(id) => {
                 let name_span = self.alias_name_span(at);
                 let name = self.text.get(name_span.clone()).unwrap_or("").to_owned();
+                // The alias including its `*`.
+                let star = name_span
+                    .start
+                    .checked_sub(1)
+                    .filter(|&i| self.text.as_bytes().get(i) == Some(&b'*'));
+                let alias_span = star.unwrap_or(name_span.start)..name_span.end;
                 let Some(m) = self.anchors.get(&id).map(|a| a.measure) else {
                     self.diags
-                        .push(unknown_alias(&name).at(self.loc(name_span)));
+                        .push(unknown_alias(&name).at(self.loc(alias_span.clone())));
                     return Err(Fatal);
                 };
                 self.check_depth(self.stack.len() + m.height, at)?;
@@ -293,7 +323,7 @@ impl Builder<'_> {
                                 self.opts.max_nodes
                             ),
                         )
-                        .at(self.loc(name_span))
+                        .at(self.loc(alias_span.clone()))
                         .with_help(
                             "aliases may copy at most that many nodes (and as many string bytes as the file size limit) per file; this looks like an alias bomb",
                         ),
@@ -305,7 +335,7 @@ impl Builder<'_> {
                 };
                 // The copy keeps the anchored value's inner spans (errors inside it point at
                 // the definition); the outer span is the alias itself.
-                node.span = name_span.start.saturating_sub(1)..name_span.end;
+                node.span = alias_span;
                 self.add(node)?;
             }
         }
@@ -350,6 +380,15 @@ impl Builder<'_> {
         match top {
             Frame::Seq { items, .. } => items.push(node),
             Frame::Map {
+                merge_pending,
+                merges,
+                ..
+            } if merge_pending.is_some() => {
+                if let Some(key_span) = merge_pending.take() {
+                    merges.push((key_span, node));
+                }
+            }
+            Frame::Map {
                 entries, key, seen, ..
             } => match key.take() {
                 Some(k) => entries.push((k, node)),
@@ -376,6 +415,54 @@ impl Builder<'_> {
             },
         }
         Ok(())
+    }
+
+    /// Applies YAML merge keys (`<<: *base`, `<<: [*a, *b]`): entries of the merged
+    /// mappings are added unless the mapping already has the key; among merged
+    /// mappings, the earlier one wins.
+    fn merge(
+        &mut self,
+        entries: &mut Vec<(Node, Node)>,
+        seen: &mut Option<HashMap<String, Range<usize>>>,
+        merges: Vec<(Range<usize>, Node)>,
+    ) {
+        for (_, value) in merges {
+            let sources = match value.kind {
+                NodeKind::Map(_) => vec![value],
+                NodeKind::Seq(items)
+                    if items.iter().all(|i| matches!(i.kind, NodeKind::Map(_))) =>
+                {
+                    items
+                }
+                _ => {
+                    self.diags.push(
+                        Diagnostic::error(
+                            codes::YAML_SYNTAX,
+                            "the value of a `<<` merge key must be a mapping or a list of mappings",
+                        )
+                        .at(self.loc(value.span.clone()))
+                        .with_help("write `<<: *anchor` or `<<: [*a, *b]` with anchored mappings"),
+                    );
+                    self.doc_failed = true;
+                    continue;
+                }
+            };
+            for source in sources {
+                let NodeKind::Map(source_entries) = source.kind else {
+                    continue;
+                };
+                for (k, v) in source_entries {
+                    let text = k.key_text().unwrap_or_default().into_owned();
+                    if find_key(entries, seen, &text).is_some() {
+                        continue;
+                    }
+                    if let Some(map) = seen {
+                        map.insert(text, k.span.clone());
+                    }
+                    entries.push((k, v));
+                }
+            }
+        }
     }
 
     fn scalar(&mut self, value: String, style: TScalarStyle, tag: Option<&Tag>, at: usize) -> Node {

@@ -74,7 +74,8 @@ fn a_valid_object_decodes() {
 #[test]
 fn decode_errors_point_at_the_failing_value() {
     // (spec body, code, line, col, message, help)
-    let cases: &[(&str, &str, usize, usize, &str, Option<&str>)] = &[
+    type Case<'a> = (&'a str, &'a str, usize, usize, &'a str, Option<&'a str>);
+    let cases: &[Case] = &[
         (
             "  selectr: all()\n",
             "E0015", 6, 3,

@@ -132,7 +132,7 @@ fn billion_laughs(levels: usize) -> String {
     );
     for i in 1..levels {
         let prev = format!("*l{}", i - 1);
-        let refs = vec![prev.as_str(); 9].join(", ");
+        let refs = [prev.as_str(); 9].join(", ");
         s.push_str(&format!("l{i}: &l{i} [{refs}]\n"));
     }
     s
@@ -303,7 +303,7 @@ fn deep_nesting_is_an_error_not_a_stack_overflow() {
         "{{\"apiVersion\": \"v1\", \"kind\": \"X\", \"spec\": {}",
         "[".repeat(DEEP)
     );
-    let json_map = format!("{}", "{\"a\":".repeat(DEEP));
+    let json_map = "{\"a\":".repeat(DEEP);
     let cases = [
         ("flow.yaml", flow_seq),
         ("flow-closed.yaml", flow_seq_closed),
@@ -505,4 +505,16 @@ fn at_path_and_get_work_on_the_tree() {
         .is_none());
     assert_eq!(n.get("kind").unwrap().as_str(), Some("X"));
     assert!(n.get("nope").is_none());
+}
+
+#[test]
+fn aliases_do_not_reach_into_earlier_documents() {
+    let l = load(
+        "a.yaml",
+        "apiVersion: v1\nkind: A\nx: &x 1\n---\napiVersion: v1\nkind: B\ny: *x\n",
+    );
+    assert_eq!(l.objects.len(), 1);
+    let d = only_diag(&l);
+    assert_eq!(where_(d), ("E0005", 7, 4));
+    assert_eq!(d.message, "alias `*x` refers to no anchor in this document");
 }

@@ -416,7 +416,7 @@ fn directories_are_walked_recursively_in_sorted_order() {
     t.write("a.yml", obj("a"));
     t.write(
         "c/z.json",
-        format!("{{\"apiVersion\":\"v1\",\"kind\":\"X\",\"metadata\":{{\"name\":\"c/z\"}}}}"),
+        "{\"apiVersion\":\"v1\",\"kind\":\"X\",\"metadata\":{\"name\":\"c/z\"}}",
     );
     t.write("c/d/e.yaml", obj("c/d/e"));
     t.write("c/a.YAML", obj("c/a"));
@@ -481,4 +481,59 @@ fn symlink_loops_are_walked_once() {
     let l = load_paths(&[t.path()], &LoadOptions::default());
     assert!(!l.objects.is_empty());
     assert!(l.objects.len() <= 2, "{}", l.objects.len());
+}
+
+#[test]
+fn yaml_merge_keys_merge_like_go_yaml() {
+    let text = "\
+apiVersion: v1
+kind: X
+base: &base {a: 1, b: 2}
+other: &other {b: 20, c: 30}
+one:
+  <<: *base
+  b: 3
+many:
+  <<: [*other, *base]
+  d: 4
+quoted:
+  '<<': 5
+";
+    let l = load("m.yaml", text);
+    assert!(l.diagnostics.is_empty(), "{:?}", l.diagnostics);
+    let json = l.objects[0].node.to_json();
+    assert_eq!(json["one"], serde_json::json!({"a": 1, "b": 3}));
+    assert_eq!(
+        json["many"],
+        serde_json::json!({"a": 1, "b": 20, "c": 30, "d": 4})
+    );
+    assert_eq!(
+        json["quoted"],
+        serde_json::json!({"<<": 5}),
+        "only a plain `<<` merges"
+    );
+    // Merged values point at their definition.
+    let a = l.objects[0].loc_of(&p(&["one", "a"]));
+    assert_eq!(a.line_col(), (3, 17));
+    assert_eq!(l.objects[0].loc_of(&p(&["one"])).line_col(), (6, 3));
+
+    let bad = load("m.yaml", "apiVersion: v1\nkind: X\nm:\n  <<: 5\n");
+    assert_eq!(where_(only_diag(&bad)), ("E0005", 4, 7));
+    assert!(bad.objects.is_empty());
+}
+
+#[test]
+fn crlf_line_endings_keep_positions() {
+    let text = "apiVersion: v1\r\nkind: X\r\nspec:\r\n  selector: all()\r\n  order: 5\r\n";
+    let l = load("crlf.yaml", text);
+    assert!(l.diagnostics.is_empty(), "{:?}", l.diagnostics);
+    let o = &l.objects[0];
+    assert_eq!(o.kind, "X");
+    let sel = o.loc_of(&p(&["spec", "selector"]));
+    assert_eq!(sel.line_col(), (4, 13));
+    assert_eq!(&text[sel.span()], "all()");
+    assert_eq!(
+        o.node.at_path(&p(&["spec", "order"])).unwrap().kind,
+        NodeKind::Int(5)
+    );
 }

@@ -1,6 +1,12 @@
 //! Selector parse and match costs. Run: `cargo bench -p tabby-selector`.
 //! Results are recorded in docs/benchmarks.md.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    reason = "benchmark setup on fixed inputs"
+)]
+
 use std::collections::BTreeMap;
 
 use divan::{black_box, Bencher};

@@ -144,16 +144,10 @@ impl Node {
             Node::Eq(k, v) => l.get(*k) == Some(*v),
             Node::Ne(k, v) => l.get(*k) != Some(*v),
             Node::In(k, s) => l.get(*k).is_some_and(|x| set_contains(s, x)),
-            Node::NotIn(k, s) => !l.get(*k).is_some_and(|x| set_contains(s, x)),
-            Node::Contains(k, v) => l
-                .get(*k)
-                .is_some_and(|x| i.resolve(x).contains(&**v)),
-            Node::StartsWith(k, v) => l
-                .get(*k)
-                .is_some_and(|x| i.resolve(x).starts_with(&**v)),
-            Node::EndsWith(k, v) => l
-                .get(*k)
-                .is_some_and(|x| i.resolve(x).ends_with(&**v)),
+            Node::NotIn(k, s) => l.get(*k).is_none_or(|x| !set_contains(s, x)),
+            Node::Contains(k, v) => l.get(*k).is_some_and(|x| i.resolve(x).contains(&**v)),
+            Node::StartsWith(k, v) => l.get(*k).is_some_and(|x| i.resolve(x).starts_with(&**v)),
+            Node::EndsWith(k, v) => l.get(*k).is_some_and(|x| i.resolve(x).ends_with(&**v)),
             Node::Not(n) => !n.eval(l, i),
             Node::And(v) => v.iter().all(|n| n.eval(l, i)),
             Node::Or(v) => v.iter().any(|n| n.eval(l, i)),

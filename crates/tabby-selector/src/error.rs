@@ -104,7 +104,8 @@ pub(crate) const HELP_STRING: &str =
 /// Help for a missing set literal.
 pub(crate) const HELP_SET: &str = "`in` and `not in` take a set of quoted values in braces, e.g. `tier in {\"frontend\", \"backend\"}`";
 /// Help for trailing content after a complete expression.
-pub(crate) const HELP_JOIN: &str = "join terms with `&&` or `||`, e.g. `app == \"web\" && tier == \"front\"`";
+pub(crate) const HELP_JOIN: &str =
+    "join terms with `&&` or `||`, e.g. `app == \"web\" && tier == \"front\"`";
 /// Help for an unterminated string.
 pub(crate) const HELP_QUOTE: &str =
     "close the value with the same quote it was opened with; values cannot contain escapes";

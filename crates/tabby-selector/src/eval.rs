@@ -88,9 +88,9 @@ pub(crate) fn eval<L: LabelMap + ?Sized>(e: &Expr, l: &L) -> bool {
         Expr::In(k, s) => l
             .get_label(k)
             .is_some_and(|x| s.binary_search_by(|p| (**p).cmp(x)).is_ok()),
-        Expr::NotIn(k, s) => !l
+        Expr::NotIn(k, s) => l
             .get_label(k)
-            .is_some_and(|x| s.binary_search_by(|p| (**p).cmp(x)).is_ok()),
+            .is_none_or(|x| s.binary_search_by(|p| (**p).cmp(x)).is_err()),
         Expr::Contains(k, v) => l.get_label(k).is_some_and(|x| x.contains(&**v)),
         Expr::StartsWith(k, v) => l.get_label(k).is_some_and(|x| x.starts_with(&**v)),
         Expr::EndsWith(k, v) => l.get_label(k).is_some_and(|x| x.ends_with(&**v)),

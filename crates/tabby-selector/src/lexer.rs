@@ -141,8 +141,9 @@ impl<'a> Lexer<'a> {
     fn unexpected_char(&self, at: usize) -> SelectorError {
         let (c, len) = self.char_at(at);
         match c {
-            '\n' | '\r' => SelectorError::new(at, len, "line break in selector")
-                .with_help(HELP_WHITESPACE),
+            '\n' | '\r' => {
+                SelectorError::new(at, len, "line break in selector").with_help(HELP_WHITESPACE)
+            }
             c if c.is_whitespace() => SelectorError::new(
                 at,
                 len,
@@ -188,9 +189,7 @@ impl<'a> Lexer<'a> {
         let shown = if word_end > at {
             self.src.get(at..word_end).unwrap_or("")
         } else {
-            self.src
-                .get(at..at + self.char_at(at).1)
-                .unwrap_or("")
+            self.src.get(at..at + self.char_at(at).1).unwrap_or("")
         };
         let len = shown.len();
         let msg = format!(
@@ -396,8 +395,5 @@ fn suggest_operator(word: &str) -> Option<&'static str> {
         return Some(s);
     }
     let best = tabby_diag::did_you_mean(&lower, CANDIDATES.iter().map(|(w, _)| *w))?;
-    CANDIDATES
-        .iter()
-        .find(|(w, _)| *w == best)
-        .map(|(_, s)| *s)
+    CANDIDATES.iter().find(|(w, _)| *w == best).map(|(_, s)| *s)
 }

@@ -38,6 +38,8 @@
 //! `parse(print(s)) == s.normalize()` holds for every parsed `s`.
 
 mod ast;
+#[doc(hidden)]
+pub mod check;
 mod compiled;
 mod error;
 mod eval;

@@ -11,10 +11,10 @@
 //!        | l ("in" | "not in") "{" (string ("," string)* ","?)? "}"
 //! ```
 //!
-//! Recursion happens only through parentheses; nesting is limited to
-//! [`MAX_DEPTH`] levels so hostile input cannot overflow the stack (a
-//! selector within Calico's 1024-character limit never needs more).
-//! Runs of `!` are folded in a loop, so any length is fine.
+//! The parser keeps open parentheses on an explicit stack rather than
+//! recursing, and runs of `!` are folded in a loop, so parsing takes constant
+//! stack space. Nesting is still limited to [`MAX_DEPTH`] levels because the
+//! resulting tree is walked recursively (printing, evaluating, dropping).
 
 use std::sync::Arc;
 
@@ -22,10 +22,49 @@ use crate::ast::{sorted_set, truncate, Expr};
 use crate::error::{SelectorError, HELP_JOIN, HELP_OPERATORS, HELP_SET, HELP_STRING, HELP_TERM};
 use crate::lexer::{Lexer, Tok, Token};
 
-/// Deepest parenthesis nesting accepted. A 1024-character selector (Calico's
-/// validation limit) can nest at most 511 levels, so every selector Calico's
-/// validation accepts parses here.
-pub const MAX_DEPTH: usize = 512;
+/// Deepest parenthesis nesting accepted.
+///
+/// Calico has no such limit (its parser recurses on Go's growable stack), so
+/// this is a deliberate difference: a selector within Calico's 1024-character
+/// limit could nest up to 509 levels, but real selectors nest a handful.
+/// 128 keeps every recursive walk of the tree (parse, print, compile, drop)
+/// well inside a 2 MiB thread stack even in unoptimised builds.
+pub const MAX_DEPTH: usize = 128;
+
+/// One level of parenthesised expression being parsed.
+#[derive(Default)]
+struct Group<'a> {
+    /// The `(` that opened this group; `None` at top level.
+    open: Option<Token<'a>>,
+    /// Whether an odd number of `!` preceded the `(`.
+    negated: bool,
+    /// Finished `&&` chains of this group, joined by `||`.
+    or: Vec<Expr>,
+    /// Terms of the `&&` chain being read.
+    and: Vec<Expr>,
+}
+
+impl Group<'_> {
+    /// Ends the current `&&` chain (at a `||` or at the group's end).
+    fn close_and(&mut self) {
+        let mut and = std::mem::take(&mut self.and);
+        let e = if and.len() == 1 {
+            and.pop().unwrap_or(Expr::All)
+        } else {
+            Expr::And(and)
+        };
+        self.or.push(e);
+    }
+
+    fn finish(mut self) -> Expr {
+        self.close_and();
+        if self.or.len() == 1 {
+            self.or.pop().unwrap_or(Expr::All)
+        } else {
+            Expr::Or(self.or)
+        }
+    }
+}
 
 pub(crate) struct Parser<'a> {
     src: &'a str,
@@ -78,108 +117,149 @@ impl<'a> Parser<'a> {
         if self.peek()?.tok == Tok::Eof {
             return Ok(Expr::All);
         }
-        let e = self.parse_or(0)?;
+        let e = self.parse_expr()?;
         let t = self.peek()?;
         match t.tok {
             Tok::Eof => Ok(e),
-            Tok::RParen => Err(self
-                .err_at(&t, "unmatched `)`".to_owned())
-                .with_help("remove the `)` or add a matching `(` before it")),
-            _ => Err(self
-                .err_at(
-                    &t,
-                    format!(
-                        "unexpected {} after a complete expression",
-                        self.found(&t)
-                    ),
-                )
-                .with_help(HELP_JOIN)),
+            _ => Err(self.trailing(&t)),
         }
     }
 
-    fn parse_or(&mut self, depth: usize) -> Result<Expr, SelectorError> {
-        let first = self.parse_and(depth)?;
-        if self.peek()?.tok != Tok::Or {
-            return Ok(first);
-        }
-        let mut v = vec![first];
-        while self.peek()?.tok == Tok::Or {
-            self.bump()?;
-            v.push(self.parse_and(depth)?);
-        }
-        Ok(Expr::Or(v))
-    }
-
-    fn parse_and(&mut self, depth: usize) -> Result<Expr, SelectorError> {
-        let first = self.parse_unary(depth)?;
-        if self.peek()?.tok != Tok::And {
-            return Ok(first);
-        }
-        let mut v = vec![first];
-        while self.peek()?.tok == Tok::And {
-            self.bump()?;
-            v.push(self.parse_unary(depth)?);
-        }
-        Ok(Expr::And(v))
-    }
-
-    fn parse_unary(&mut self, depth: usize) -> Result<Expr, SelectorError> {
-        let mut negated = false;
-        while self.peek()?.tok == Tok::Not {
-            self.bump()?;
-            negated = !negated;
-        }
-        let e = self.parse_term(depth)?;
-        Ok(if negated { Expr::Not(Box::new(e)) } else { e })
-    }
-
-    fn parse_term(&mut self, depth: usize) -> Result<Expr, SelectorError> {
-        let t = self.bump()?;
-        match t.tok {
-            Tok::Has(k) => Ok(Expr::Has(k.into())),
-            Tok::All => Ok(Expr::All),
-            Tok::Global => Ok(Expr::Global),
-            Tok::Label(k) => self.parse_comparison(k, &t),
-            Tok::LParen => {
-                if depth >= MAX_DEPTH {
-                    return Err(self
-                        .err_at(
-                            &t,
-                            format!("parentheses nested more than {MAX_DEPTH} levels deep"),
-                        )
-                        .with_help("simplify the selector"));
+    /// `or` with an explicit stack of open parentheses instead of recursion,
+    /// so parsing uses constant stack space at any nesting depth.
+    fn parse_expr(&mut self) -> Result<Expr, SelectorError> {
+        // Open parenthesised groups, outermost first.
+        let mut stack: Vec<Group<'a>> = Vec::new();
+        let mut cur = Group::default();
+        loop {
+            // unary := "!"* term
+            let mut negated = false;
+            while self.peek()?.tok == Tok::Not {
+                self.bump()?;
+                negated = !negated;
+            }
+            let t = self.bump()?;
+            let mut term = match t.tok {
+                Tok::Has(k) => Expr::Has(k.into()),
+                Tok::All => Expr::All,
+                Tok::Global => Expr::Global,
+                Tok::Label(k) => self.parse_comparison(k, &t)?,
+                Tok::LParen => {
+                    if stack.len() >= MAX_DEPTH {
+                        return Err(self.too_deep(&t));
+                    }
+                    let parent = std::mem::replace(
+                        &mut cur,
+                        Group {
+                            open: Some(t),
+                            negated,
+                            ..Group::default()
+                        },
+                    );
+                    stack.push(parent);
+                    continue;
                 }
-                let e = self.parse_or(depth + 1)?;
+                _ => return Err(self.not_a_term(&t)),
+            };
+            if negated {
+                term = Expr::Not(Box::new(term));
+            }
+            // After a term: `&&`, `||`, or the end of the current group
+            // (which may close several groups in a row).
+            loop {
+                cur.and.push(term);
+                match self.peek()?.tok {
+                    Tok::And => {
+                        self.bump()?;
+                        break;
+                    }
+                    Tok::Or => {
+                        self.bump()?;
+                        cur.close_and();
+                        break;
+                    }
+                    _ => {}
+                }
+                let Some(open) = cur.open else {
+                    // Top level: the caller checks for the end of input.
+                    return Ok(cur.finish());
+                };
                 let close = self.bump()?;
                 if close.tok != Tok::RParen {
-                    return Err(self
-                        .err_at(
-                            &close,
-                            format!(
-                                "expected `)` to close the `(` at byte {}, found {}",
-                                t.start,
-                                self.found(&close)
-                            ),
-                        )
-                        .with_help(HELP_JOIN));
+                    return Err(self.unclosed(&open, &close));
                 }
-                Ok(e)
+                let negated = cur.negated;
+                let parent = stack.pop().unwrap_or_default();
+                term = std::mem::replace(&mut cur, parent).finish();
+                if negated {
+                    term = Expr::Not(Box::new(term));
+                }
             }
-            Tok::Eof => Err(self
-                .err_at(&t, "expected a term, found the end of the selector".to_owned())
-                .with_help(HELP_TERM)),
-            Tok::Str(_) => Err(self
-                .err_at(
-                    &t,
-                    format!("expected a term, found the quoted value {}", self.found(&t)),
-                )
-                .with_help("a comparison starts with the label name, e.g. `app == \"web\"`")),
-            _ => Err(self
-                .err_at(&t, format!("expected a term, found {}", self.found(&t)))
-                .with_help(HELP_TERM)),
         }
     }
 
+    #[cold]
+    #[inline(never)]
+    fn trailing(&self, t: &Token<'_>) -> SelectorError {
+        if t.tok == Tok::RParen {
+            return self
+                .err_at(t, "unmatched `)`".to_owned())
+                .with_help("remove the `)` or add a matching `(` before it");
+        }
+        self.err_at(
+            t,
+            format!("unexpected {} after a complete expression", self.found(t)),
+        )
+        .with_help(HELP_JOIN)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn too_deep(&self, t: &Token<'_>) -> SelectorError {
+        self.err_at(
+            t,
+            format!("parentheses nested more than {MAX_DEPTH} levels deep"),
+        )
+        .with_help("simplify the selector")
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn unclosed(&self, open: &Token<'_>, close: &Token<'_>) -> SelectorError {
+        self.err_at(
+            close,
+            format!(
+                "expected `)` to close the `(` at byte {}, found {}",
+                open.start,
+                self.found(close)
+            ),
+        )
+        .with_help(HELP_JOIN)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn not_a_term(&self, t: &Token<'_>) -> SelectorError {
+        match t.tok {
+            Tok::Eof => self
+                .err_at(
+                    t,
+                    "expected a term, found the end of the selector".to_owned(),
+                )
+                .with_help(HELP_TERM),
+            Tok::Str(_) => self
+                .err_at(
+                    t,
+                    format!("expected a term, found the quoted value {}", self.found(t)),
+                )
+                .with_help("a comparison starts with the label name, e.g. `app == \"web\"`"),
+            _ => self
+                .err_at(t, format!("expected a term, found {}", self.found(t)))
+                .with_help(HELP_TERM),
+        }
+    }
+
+    #[inline(never)]
     fn parse_comparison(&mut self, k: &'a str, label: &Token<'a>) -> Result<Expr, SelectorError> {
         let op = self.bump()?;
         let key: Arc<str> = k.into();

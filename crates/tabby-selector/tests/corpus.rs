@@ -6,6 +6,14 @@
 //! - `eval.yaml`: matches / does not match each label set, via the plain
 //!   evaluator, the canonical form, and the compiled evaluator.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "test code: a failed expectation should stop the test"
+)]
+
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -80,13 +88,21 @@ fn accept_cases() {
                     failures.push(format!("{input:?}: canonical form re-parses differently"));
                 }
                 // Printing is stable once normalised.
-                assert_eq!(again.to_string(), Selector::parse(&again.to_string()).unwrap().to_string());
+                assert_eq!(
+                    again.to_string(),
+                    Selector::parse(&again.to_string()).unwrap().to_string()
+                );
                 // FromStr is the same parser.
                 assert_eq!(input.parse::<Selector>().unwrap(), sel);
             }
         }
     }
-    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
@@ -115,7 +131,10 @@ fn reject_cases() {
                 }
                 if let Some(s) = str_field(case, "suggest") {
                     if e.suggestion() != Some(s) {
-                        failures.push(format!("{input:?}: suggestion {:?} want {s:?}", e.suggestion()));
+                        failures.push(format!(
+                            "{input:?}: suggestion {:?} want {s:?}",
+                            e.suggestion()
+                        ));
                     }
                 }
                 // Every error points inside the input, on a char boundary, and
@@ -131,7 +150,12 @@ fn reject_cases() {
             }
         }
     }
-    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
@@ -163,5 +187,10 @@ fn eval_cases() {
         }
     }
     assert!(checks > 200, "only {checks} checks");
-    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }

@@ -117,6 +117,8 @@ pub const ENTERPRISE_KIND: &str = "W0202";
 pub const DUPLICATE_OBJECT: &str = "W0203";
 /// A `projectcalico.org` kind that looks like a misspelt Calico kind; skipped.
 pub const MISSPELT_KIND: &str = "W0204";
+/// A Calico kind under an `apiVersion` Calico does not serve; skipped.
+pub const UNKNOWN_API_VERSION: &str = "W0205";
 
 // --- notes ---
 
@@ -185,6 +187,10 @@ pub const ALL: &[(&str, &str)] = &[
     (ENTERPRISE_KIND, "Calico Enterprise kind"),
     (DUPLICATE_OBJECT, "object defined twice"),
     (MISSPELT_KIND, "misspelt Calico kind, skipped"),
+    (
+        UNKNOWN_API_VERSION,
+        "Calico kind with an unknown apiVersion, skipped",
+    ),
     (UNKNOWN_KIND, "kind not analysed, skipped"),
     (LEGACY_TIER_PREFIX, "legacy `tier.name` policy name"),
 ];

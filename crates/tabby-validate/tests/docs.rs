@@ -1,6 +1,8 @@
 //! `docs/diagnostics-validate.md` documents every code, and its examples are true:
 //! each bad example produces its code, each fixed example has no error and not that code.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, reason = "test helpers")]
+
 mod common;
 
 use tabby_diag::Severity;
@@ -40,7 +42,11 @@ fn sections() -> Vec<Section> {
 fn every_code_is_documented_once() {
     let docs: Vec<String> = sections().into_iter().map(|s| s.code).collect();
     for (code, _) in codes::ALL {
-        assert_eq!(docs.iter().filter(|c| c == code).count(), 1, "{code} documented once");
+        assert_eq!(
+            docs.iter().filter(|c| c == code).count(),
+            1,
+            "{code} documented once"
+        );
     }
     assert_eq!(docs.len(), codes::ALL.len(), "no stale sections: {docs:?}");
     let mut sorted: Vec<&str> = codes::ALL.iter().map(|(c, _)| *c).collect();
@@ -66,7 +72,11 @@ fn examples_do_what_they_say() {
                 .iter()
                 .filter(|d| d.code == s.code || d.severity == Severity::Error)
                 .collect();
-            assert!(bad.is_empty(), "{}: fixed example still reports {bad:?}", s.code);
+            assert!(
+                bad.is_empty(),
+                "{}: fixed example still reports {bad:?}",
+                s.code
+            );
         }
     }
 }

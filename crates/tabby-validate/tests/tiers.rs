@@ -136,6 +136,8 @@ fn kinds_not_analysed() {
         ("ippool", "apiVersion: projectcalico.org/v3\nkind: IPPool\nmetadata:\n  name: p\nspec: {cidr: 10.0.0.0/8}\n".into(), &[("N0201", "kind: »IPPool", "skipped")]),
         ("crd group", "apiVersion: crd.projectcalico.org/v1\nkind: FelixConfiguration\nmetadata:\n  name: default\nspec: {}\n".into(), &[("N0201", "kind: »FelixConfiguration", "skipped")]),
         ("misspelt", "apiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolice\nmetadata:\n  name: p\nspec: {}\n".into(), &[("W0204", "kind: »GlobalNetworkPolice", "did you mean `GlobalNetworkPolicy`")]),
+        ("calico v1", "apiVersion: projectcalico.org/v1\nkind: NetworkPolicy\nmetadata:\n  name: p\nspec: {}\n".into(), &[("W0205", "apiVersion: »projectcalico.org/v1", "did you mean `projectcalico.org/v3`")]),
+        ("k8s spec under calico", "apiVersion: projectcalico.org/v3\nkind: NetworkPolicy\nmetadata:\n  name: p\nspec:\n  podSelector: {}\n  policyTypes: [Ingress]\n".into(), &[("E0208", "»podSelector", "this is a Kubernetes NetworkPolicy")]),
         ("unknown calico kind", "apiVersion: projectcalico.org/v3\nkind: Gadget\nmetadata:\n  name: p\n".into(), &[("N0201", "kind: »Gadget", "skipped")]),
     ]);
     let v = check("crd group policy", "apiVersion: crd.projectcalico.org/v1\nkind: GlobalNetworkPolicy\nmetadata:\n  name: p\nspec:\n  selector: all()\n", OK);

@@ -1,4 +1,10 @@
 #![allow(dead_code, reason = "each test binary uses a different part")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    reason = "test helpers fail the test loudly"
+)]
 
 use std::path::{Path, PathBuf};
 

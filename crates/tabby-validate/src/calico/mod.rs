@@ -108,7 +108,7 @@ pub(crate) fn validate_all(objects: &[RawObject]) -> Validated {
 
     for obj in objects {
         if crate::k8s::handles(&obj.api_version, &obj.kind) {
-            crate::k8s::lower_raw(&mut ctx, obj, &mut cluster);
+            kubernetes_object(&mut ctx, obj, &mut cluster);
         } else if is_calico(obj) {
             calico_object(&mut ctx, obj, &declared_tiers, &mut cluster);
         } else {
@@ -132,9 +132,76 @@ pub(crate) fn validate_all(objects: &[RawObject]) -> Validated {
     }
 }
 
+/// Kubernetes kinds (and Calico's StagedKubernetesNetworkPolicy): decoded into their
+/// `tabby-api` type first, so unknown fields (policy kinds) and wrong types are
+/// reported with their position, then converted by `crate::k8s`.
+fn kubernetes_object(ctx: &mut Ctx, obj: &RawObject, out: &mut Cluster) {
+    let Some(kind) = tabby_api::Kind::from_type_meta(&obj.api_version, &obj.kind) else {
+        skip_note(ctx, obj, None);
+        return;
+    };
+    match decode_kubernetes(obj, kind) {
+        Some(Ok(res)) => crate::k8s::lower(ctx, obj, &res, out),
+        Some(Err(d)) => ctx.push(d),
+        None => crate::k8s::lower_raw(ctx, obj, out),
+    }
+}
+
+/// Decodes a Kubernetes-side kind; `None` for kinds with no wire type here.
+fn decode_kubernetes(
+    obj: &RawObject,
+    kind: tabby_api::Kind,
+) -> Option<Result<tabby_api::Resource, Diagnostic>> {
+    use tabby_api::{calico as c, k8s, netpol_api as napi, Kind as K, Resource as R};
+    fn boxed<T: serde::de::DeserializeOwned>(
+        obj: &RawObject,
+        f: fn(Box<T>) -> R,
+    ) -> Result<R, Diagnostic> {
+        obj.decode::<T>().map(|t| f(Box::new(t)))
+    }
+    Some(match kind {
+        K::StagedKubernetesNetworkPolicy => {
+            boxed::<c::StagedKubernetesNetworkPolicy>(obj, R::StagedKubernetesNetworkPolicy)
+        }
+        K::KubernetesNetworkPolicy => boxed::<k8s::NetworkPolicy>(obj, R::KubernetesNetworkPolicy),
+        K::ClusterNetworkPolicy => {
+            boxed::<napi::ClusterNetworkPolicy>(obj, R::ClusterNetworkPolicy)
+        }
+        K::AdminNetworkPolicy => boxed::<napi::AdminNetworkPolicy>(obj, R::AdminNetworkPolicy),
+        K::BaselineAdminNetworkPolicy => {
+            boxed::<napi::BaselineAdminNetworkPolicy>(obj, R::BaselineAdminNetworkPolicy)
+        }
+        K::Namespace => boxed::<k8s::Namespace>(obj, R::Namespace),
+        K::Pod => boxed::<k8s::Pod>(obj, R::Pod),
+        K::ServiceAccount => boxed::<k8s::ServiceAccount>(obj, R::ServiceAccount),
+        K::Service => boxed::<k8s::Service>(obj, R::Service),
+        K::Deployment => boxed::<k8s::Deployment>(obj, R::Deployment),
+        K::StatefulSet => boxed::<k8s::StatefulSet>(obj, R::StatefulSet),
+        K::DaemonSet => boxed::<k8s::DaemonSet>(obj, R::DaemonSet),
+        K::ReplicaSet => boxed::<k8s::ReplicaSet>(obj, R::ReplicaSet),
+        K::Job => boxed::<k8s::Job>(obj, R::Job),
+        K::CronJob => boxed::<k8s::CronJob>(obj, R::CronJob),
+        _ => return None,
+    })
+}
+
 /// Objects outside the Calico API groups that the Kubernetes converters do not take:
 /// skipped with a note.
 fn other_object(ctx: &mut Ctx, obj: &RawObject, _out: &mut Cluster) {
+    let calico_group = obj.api_version.starts_with("projectcalico.org/")
+        || obj.api_version.starts_with("crd.projectcalico.org/");
+    if calico_group && CALICO_KINDS.contains(&obj.kind.as_str()) {
+        ctx.warn(
+            codes::UNKNOWN_API_VERSION,
+            &At::root(obj).key("apiVersion"),
+            format!(
+                "`{}` is not a served version of `{}`; the object is skipped",
+                obj.api_version, obj.kind
+            ),
+            Some("did you mean `projectcalico.org/v3`?".into()),
+        );
+        return;
+    }
     skip_note(ctx, obj, None);
 }
 

@@ -67,6 +67,19 @@ pub(crate) fn check_policy<'a>(
     let meta = check_meta(ctx, root, kind_name, name_rule, !global);
 
     let spec = root.obj(ctx, "spec");
+    if kind == PolicyKind::NetworkPolicy && (spec.has("podSelector") || spec.has("policyTypes")) {
+        let key = if spec.has("podSelector") {
+            "podSelector"
+        } else {
+            "policyTypes"
+        };
+        return ctx.error_at_key(
+            codes::UNKNOWN_FIELD,
+            &spec.at(key),
+            format!("unknown field `{key}` in `spec`: this is a Kubernetes NetworkPolicy, not a Calico one"),
+            Some("use `apiVersion: networking.k8s.io/v1` for a Kubernetes NetworkPolicy, or write a Calico spec (`selector`, `types`, `ingress`, `egress`)".into()),
+        );
+    }
     let mut known: Vec<&str> = NP_SPEC.to_vec();
     if global {
         known.extend_from_slice(GNP_EXTRA);

@@ -21,8 +21,11 @@
 //! (ClusterNetworkPolicy) or `Deny` (legacy kinds), and dropped otherwise — and a
 //! `W0503` warning says so.
 
-use tabby_model::{Action, Cluster, EntityRule, LabelMap, Name, Policy, PolicyKind, PortRange, PortSpec, Protocol, Rule, Types};
 use tabby_load::RawObject;
+use tabby_model::{
+    Action, Cluster, EntityRule, LabelMap, Name, Policy, PolicyKind, PortRange, PortSpec, Protocol,
+    Rule, Types,
+};
 
 use crate::ctx::{parse_cidr, At, CidrMode, Ctx};
 use crate::k8s::codes;
@@ -106,8 +109,14 @@ pub(crate) fn lower(ctx: &mut Ctx, obj: &RawObject, flavor: Flavor, out: &mut Cl
                 ctx.error::<()>(
                     codes::BANP_NAME,
                     &nat,
-                    format!("{}: a BaselineAdminNetworkPolicy must be named `default`, not `{name}`", nat.field()),
-                    Some("there is one BaselineAdminNetworkPolicy per cluster; name it `default`".into()),
+                    format!(
+                        "{}: a BaselineAdminNetworkPolicy must be named `default`, not `{name}`",
+                        nat.field()
+                    ),
+                    Some(
+                        "there is one BaselineAdminNetworkPolicy per cluster; name it `default`"
+                            .into(),
+                    ),
                 );
             }
             Some(tabby_model::LEGACY_BANP_TIER)
@@ -126,7 +135,10 @@ pub(crate) fn lower(ctx: &mut Ctx, obj: &RawObject, flavor: Flavor, out: &mut Cl
                         ctx.error::<()>(
                             codes::CLUSTER_POLICY_SPEC,
                             &at,
-                            format!("{}: priority must be a whole number from 0 to 1000", at.field()),
+                            format!(
+                                "{}: priority must be a whole number from 0 to 1000",
+                                at.field()
+                            ),
                             Some("lower numbers are evaluated first".into()),
                         );
                         None
@@ -150,7 +162,8 @@ pub(crate) fn lower(ctx: &mut Ctx, obj: &RawObject, flavor: Flavor, out: &mut Cl
     if ctx.error_count() > errors_before {
         return;
     }
-    let (Some(tier), Some(order), Some((namespace_selector, selector))) = (tier, order, subject) else {
+    let (Some(tier), Some(order), Some((namespace_selector, selector))) = (tier, order, subject)
+    else {
         return;
     };
     let types = Types {
@@ -182,7 +195,10 @@ pub(crate) fn lower(ctx: &mut Ctx, obj: &RawObject, flavor: Flavor, out: &mut Cl
 }
 
 /// `(namespaceSelector, selector)` of the policy.
-fn read_subject(ctx: &mut Ctx, at: &At<'_>) -> Option<(tabby_selector::Selector, tabby_selector::Selector)> {
+fn read_subject(
+    ctx: &mut Ctx,
+    at: &At<'_>,
+) -> Option<(tabby_selector::Selector, tabby_selector::Selector)> {
     let ns = at.key("namespaces");
     let pods = at.key("pods");
     match (ns.present(), pods.present()) {
@@ -212,7 +228,10 @@ fn read_subject(ctx: &mut Ctx, at: &At<'_>) -> Option<(tabby_selector::Selector,
 }
 
 /// A `pods` block: `namespaceSelector` (absent or `{}` = every namespace) and `podSelector`.
-fn namespaced_pod(ctx: &mut Ctx, at: &At<'_>) -> Option<(tabby_selector::Selector, tabby_selector::Selector)> {
+fn namespaced_pod(
+    ctx: &mut Ctx,
+    at: &At<'_>,
+) -> Option<(tabby_selector::Selector, tabby_selector::Selector)> {
     // Both fields are structs, not pointers, in the Go types: absent reads as `{}`.
     let ns_at = at.key("namespaceSelector");
     let nsel = if ns_at.present() {
@@ -261,7 +280,10 @@ fn convert_rule(ctx: &mut Ctx, rat: &At<'_>, flavor: Flavor, ingress: bool, out:
         ctx.error::<()>(
             codes::CLUSTER_POLICY_PEER,
             &peers_at,
-            format!("{}: a rule needs at least one peer in `{peers_key}`", peers_at.field()),
+            format!(
+                "{}: a rule needs at least one peer in `{peers_key}`",
+                peers_at.field()
+            ),
             Some("to match everything, use `namespaces: {}`".into()),
         );
     }
@@ -291,7 +313,10 @@ fn convert_rule(ctx: &mut Ctx, rat: &At<'_>, flavor: Flavor, ingress: bool, out:
             codes::RULE_NOT_CONVERTED,
             &at,
             format!("{}: {}; {outcome}", u.at_field, u.reason),
-            Some("rewrite the rule with numeric ports and `namespaces`/`pods`/`networks` peers".into()),
+            Some(
+                "rewrite the rule with numeric ports and `namespaces`/`pods`/`networks` peers"
+                    .into(),
+            ),
         );
         if fail_closed {
             let mut r = Rule::new(Action::Deny);
@@ -341,7 +366,11 @@ fn read_action(ctx: &mut Ctx, at: &At<'_>, flavor: Flavor) -> Option<Action> {
         "Deny" => Action::Deny,
         "Pass" if flavor != Flavor::Banp => Action::Pass,
         _ => {
-            let list = valid.iter().map(|a| format!("`{a}`")).collect::<Vec<_>>().join(", ");
+            let list = valid
+                .iter()
+                .map(|a| format!("`{a}`"))
+                .collect::<Vec<_>>()
+                .join(", ");
             let help = match tabby_diag::did_you_mean(s, valid.iter().copied()) {
                 Some(m) => format!("did you mean `{m}`? actions are {list}"),
                 None => format!("actions are {list}"),
@@ -359,16 +388,27 @@ fn read_action(ctx: &mut Ctx, at: &At<'_>, flavor: Flavor) -> Option<Action> {
 
 /// Reads `protocols` (v1alpha2) or `ports` (v1alpha1 and early v1alpha2). `None`
 /// only on errors.
-fn read_ports(ctx: &mut Ctx, rat: &At<'_>, unconvertible: &mut Option<Unconvertible>) -> Option<Vec<PortEntry>> {
+fn read_ports(
+    ctx: &mut Ctx,
+    rat: &At<'_>,
+    unconvertible: &mut Option<Unconvertible>,
+) -> Option<Vec<PortEntry>> {
     let mut entries = Vec::new();
     let mut ok = true;
     for pat in rat.key("protocols").items() {
-        let fields: Vec<(String, At<'_>)> = pat.entries().into_iter().filter(|(_, a)| a.present()).collect();
+        let fields: Vec<(String, At<'_>)> = pat
+            .entries()
+            .into_iter()
+            .filter(|(_, a)| a.present())
+            .collect();
         let [(field, fat)] = fields.as_slice() else {
             ctx.error::<()>(
                 codes::CLUSTER_POLICY_PORT,
                 &pat,
-                format!("{}: set exactly one of `tcp`, `udp`, `sctp` and `destinationNamedPort`", pat.field()),
+                format!(
+                    "{}: set exactly one of `tcp`, `udp`, `sctp` and `destinationNamedPort`",
+                    pat.field()
+                ),
                 None,
             );
             ok = false;
@@ -379,7 +419,11 @@ fn read_ports(ctx: &mut Ctx, rat: &At<'_>, unconvertible: &mut Option<Unconverti
             "udp" => Protocol::UDP,
             "sctp" => Protocol::SCTP,
             "destinationNamedPort" => {
-                note_unconvertible(unconvertible, fat, "named ports are not supported by Calico's ClusterNetworkPolicy conversion");
+                note_unconvertible(
+                    unconvertible,
+                    fat,
+                    "named ports are not supported by Calico's ClusterNetworkPolicy conversion",
+                );
                 continue;
             }
             other => {
@@ -395,13 +439,18 @@ fn read_ports(ctx: &mut Ctx, rat: &At<'_>, unconvertible: &mut Option<Unconverti
         };
         let dp = fat.key("destinationPort");
         if !dp.present() {
-            entries.push(PortEntry { protocol, port: None });
+            entries.push(PortEntry {
+                protocol,
+                port: None,
+            });
             continue;
         }
         let number = dp.key("number");
         let range = dp.key("range");
         let port = match (number.present(), range.present()) {
-            (true, false) => port_number(ctx, &number).map(|p| PortSpec::Range(PortRange::single(p))),
+            (true, false) => {
+                port_number(ctx, &number).map(|p| PortSpec::Range(PortRange::single(p)))
+            }
             (false, true) => port_range(ctx, &range.key("start"), &range.key("end")),
             _ => ctx.error(
                 codes::CLUSTER_POLICY_PORT,
@@ -411,17 +460,27 @@ fn read_ports(ctx: &mut Ctx, rat: &At<'_>, unconvertible: &mut Option<Unconverti
             ),
         };
         match port {
-            Some(p) => entries.push(PortEntry { protocol, port: Some(p) }),
+            Some(p) => entries.push(PortEntry {
+                protocol,
+                port: Some(p),
+            }),
             None => ok = false,
         }
     }
     for pat in rat.key("ports").items() {
-        let fields: Vec<(String, At<'_>)> = pat.entries().into_iter().filter(|(_, a)| a.present()).collect();
+        let fields: Vec<(String, At<'_>)> = pat
+            .entries()
+            .into_iter()
+            .filter(|(_, a)| a.present())
+            .collect();
         let [(field, fat)] = fields.as_slice() else {
             ctx.error::<()>(
                 codes::CLUSTER_POLICY_PORT,
                 &pat,
-                format!("{}: set exactly one of `portNumber`, `portRange` and `namedPort`", pat.field()),
+                format!(
+                    "{}: set exactly one of `portNumber`, `portRange` and `namedPort`",
+                    pat.field()
+                ),
                 None,
             );
             ok = false;
@@ -443,12 +502,19 @@ fn read_ports(ctx: &mut Ctx, rat: &At<'_>, unconvertible: &mut Option<Unconverti
                 let protocol = legacy_protocol(ctx, &fat.key("protocol"));
                 let range = port_range(ctx, &fat.key("start"), &fat.key("end"));
                 match (protocol, range) {
-                    (Some(protocol), Some(r)) => Some(PortEntry { protocol, port: Some(r) }),
+                    (Some(protocol), Some(r)) => Some(PortEntry {
+                        protocol,
+                        port: Some(r),
+                    }),
                     _ => None,
                 }
             }
             "namedPort" => {
-                note_unconvertible(unconvertible, fat, "named ports are not converted by Calico's admin network policy conversion");
+                note_unconvertible(
+                    unconvertible,
+                    fat,
+                    "named ports are not converted by Calico's admin network policy conversion",
+                );
                 continue;
             }
             other => {
@@ -490,7 +556,12 @@ fn legacy_protocol(ctx: &mut Ctx, at: &At<'_>) -> Option<Protocol> {
                 Some(m) => format!("did you mean `{m}`? protocols are `TCP`, `UDP` and `SCTP`"),
                 None => "protocols are `TCP`, `UDP` and `SCTP`".to_owned(),
             };
-            ctx.error(codes::PROTOCOL, at, format!("{}: unsupported protocol `{s}`", at.field()), Some(help))
+            ctx.error(
+                codes::PROTOCOL,
+                at,
+                format!("{}: unsupported protocol `{s}`", at.field()),
+                Some(help),
+            )
         }
     }
 }
@@ -501,7 +572,10 @@ fn port_number(ctx: &mut Ctx, at: &At<'_>) -> Option<u16> {
         _ => ctx.error(
             codes::CLUSTER_POLICY_PORT,
             at,
-            format!("{}: port must be a whole number from 1 to 65535", at.field()),
+            format!(
+                "{}: port must be a whole number from 1 to 65535",
+                at.field()
+            ),
             None,
         ),
     }
@@ -522,10 +596,23 @@ fn port_range(ctx: &mut Ctx, start: &At<'_>, end: &At<'_>) -> Option<PortSpec> {
     Some(PortSpec::Range(PortRange { min: a, max: b }))
 }
 
-fn read_peer(ctx: &mut Ctx, at: &At<'_>, ingress: bool, unconvertible: &mut Option<Unconvertible>) -> Option<Peer> {
-    let fields: Vec<(String, At<'_>)> = at.entries().into_iter().filter(|(_, a)| a.present()).collect();
+fn read_peer(
+    ctx: &mut Ctx,
+    at: &At<'_>,
+    ingress: bool,
+    unconvertible: &mut Option<Unconvertible>,
+) -> Option<Peer> {
+    let fields: Vec<(String, At<'_>)> = at
+        .entries()
+        .into_iter()
+        .filter(|(_, a)| a.present())
+        .collect();
     let [(field, fat)] = fields.as_slice() else {
-        let allowed = if ingress { "`namespaces` or `pods`" } else { "`namespaces`, `pods` or `networks`" };
+        let allowed = if ingress {
+            "`namespaces` or `pods`"
+        } else {
+            "`namespaces`, `pods` or `networks`"
+        };
         return ctx.error(
             codes::CLUSTER_POLICY_PEER,
             at,
@@ -557,7 +644,12 @@ fn read_peer(ctx: &mut Ctx, at: &At<'_>, ingress: bool, unconvertible: &mut Opti
                 match parse_cidr(t, CidrMode::Strict) {
                     Ok(n) => nets.push(n),
                     Err((m, h)) => {
-                        ctx.error::<()>(codes::CLUSTER_POLICY_NETWORK, &nat, format!("{}: {m}", nat.field()), Some(h));
+                        ctx.error::<()>(
+                            codes::CLUSTER_POLICY_NETWORK,
+                            &nat,
+                            format!("{}: {m}", nat.field()),
+                            Some(h),
+                        );
                         ok = false;
                     }
                 }

@@ -99,12 +99,21 @@ pub const ALL: &[(&str, &str)] = &[
     (CONTAINER_PORT, "invalid container port"),
     (SERVICE_PORT, "invalid Service port"),
     (WORKLOAD_LABEL, "invalid workload or namespace label"),
-    (EGRESS_WITHOUT_POLICY_TYPES, "egress rules without `policyTypes`"),
+    (
+        EGRESS_WITHOUT_POLICY_TYPES,
+        "egress rules without `policyTypes`",
+    ),
     (CIDR_HOST_BITS, "`ipBlock.cidr` with host bits"),
-    (RULE_NOT_CONVERTED, "rule Calico cannot convert (fail closed)"),
+    (
+        RULE_NOT_CONVERTED,
+        "rule Calico cannot convert (fail closed)",
+    ),
     (PROBE_PORT, "probe names an undeclared port"),
     (POD_IP, "invalid pod IP ignored"),
     (RULES_IGNORED, "rules for a direction not in `policyTypes`"),
     (FINISHED_POD, "finished pod skipped"),
-    (TEMPLATE_SUPERSEDED, "controller template replaced by its pods"),
+    (
+        TEMPLATE_SUPERSEDED,
+        "controller template replaced by its pods",
+    ),
 ];

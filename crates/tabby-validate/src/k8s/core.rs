@@ -4,7 +4,9 @@
 use std::net::IpAddr;
 
 use tabby_load::{NodeKind, RawObject};
-use tabby_model::{Cluster, Name, Namespace, PortRange, PortSpec, Protocol, Service, ServiceAccount, ServicePort};
+use tabby_model::{
+    Cluster, Name, Namespace, PortRange, PortSpec, Protocol, Service, ServiceAccount, ServicePort,
+};
 
 use crate::ctx::{check_port_name, At, Ctx};
 use crate::k8s::codes;
@@ -88,7 +90,10 @@ fn service_port(ctx: &mut Ctx, at: &At<'_>) -> Option<ServicePort> {
             return ctx.error(
                 codes::SERVICE_PORT,
                 &port_at,
-                format!("{}: service port must be a whole number from 1 to 65535", port_at.field()),
+                format!(
+                    "{}: service port must be a whole number from 1 to 65535",
+                    port_at.field()
+                ),
                 None,
             )
         }
@@ -103,7 +108,12 @@ fn service_port(ctx: &mut Ctx, at: &At<'_>) -> Option<ServicePort> {
                 Some(m) => format!("did you mean `{m}`?"),
                 None => "use `TCP`, `UDP` or `SCTP`".to_owned(),
             };
-            return ctx.error(codes::SERVICE_PORT, &proto_at, format!("{}: unsupported protocol `{s}`", proto_at.field()), Some(help));
+            return ctx.error(
+                codes::SERVICE_PORT,
+                &proto_at,
+                format!("{}: unsupported protocol `{s}`", proto_at.field()),
+                Some(help),
+            );
         }
     };
     let tat = at.key("targetPort");
@@ -115,19 +125,33 @@ fn service_port(ctx: &mut Ctx, at: &At<'_>) -> Option<ServicePort> {
                 return ctx.error(
                     codes::SERVICE_PORT,
                     &tat,
-                    format!("{}: target port must be from 1 to 65535 or a container port name", tat.field()),
+                    format!(
+                        "{}: target port must be from 1 to 65535 or a container port name",
+                        tat.field()
+                    ),
                     None,
                 )
             }
         },
         Some(NodeKind::Str(s)) => match check_port_name(s) {
             Ok(()) => Some(PortSpec::Named(s.as_str().into())),
-            Err(m) => return ctx.error(codes::SERVICE_PORT, &tat, format!("{}: {m}", tat.field()), None),
+            Err(m) => {
+                return ctx.error(
+                    codes::SERVICE_PORT,
+                    &tat,
+                    format!("{}: {m}", tat.field()),
+                    None,
+                )
+            }
         },
         Some(_) => None,
     };
     Some(ServicePort {
-        name: at.key("name").str().filter(|s| !s.is_empty()).map(Name::from),
+        name: at
+            .key("name")
+            .str()
+            .filter(|s| !s.is_empty())
+            .map(Name::from),
         protocol,
         port,
         target_port,

@@ -38,13 +38,14 @@ use crate::ctx::{check_label_value, check_qualified_name, At, Ctx};
 use tree::Tree;
 
 /// Whether [`lower`] handles objects of `kind` with `api_version`.
-#[allow(dead_code, reason = "called by the dispatcher in lib.rs once wired")]
 pub(crate) fn handles(api_version: &str, kind: &str) -> bool {
     match kind {
         "NetworkPolicy" => api_version == "networking.k8s.io/v1",
         "StagedKubernetesNetworkPolicy" => api_version == "projectcalico.org/v3",
         "ClusterNetworkPolicy" => api_version.starts_with("policy.networking.k8s.io/"),
-        "AdminNetworkPolicy" | "BaselineAdminNetworkPolicy" => api_version.starts_with("policy.networking.k8s.io/"),
+        "AdminNetworkPolicy" | "BaselineAdminNetworkPolicy" => {
+            api_version.starts_with("policy.networking.k8s.io/")
+        }
         "Pod" | "Namespace" | "ServiceAccount" | "Service" => api_version == "v1",
         "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" => api_version == "apps/v1",
         "Job" | "CronJob" => api_version == "batch/v1",
@@ -55,16 +56,141 @@ pub(crate) fn handles(api_version: &str, kind: &str) -> bool {
 /// Converts one Kubernetes object into `out`. Problems go to `ctx`, each at its
 /// position; an object with errors is left out (as the API server would refuse it).
 ///
-/// `res` is `obj` decoded into its wire type: its success proves the shape (types,
+/// `res` is `obj` decoded into its wire type (`tabby_api::Resource`; generic so this
+/// module does not depend on the wire types' layout): its success proves the shape (types,
 /// no unknown fields on policy kinds). The conversions then read values from the
 /// position-carrying tree, through the same paths their errors point at.
-#[allow(dead_code, reason = "called by the dispatcher in lib.rs once wired")]
-pub(crate) fn lower(ctx: &mut Ctx, obj: &RawObject, _res: &tabby_api::Resource, out: &mut tabby_model::Cluster) {
-    lower_raw(ctx, obj, out);
+#[allow(
+    dead_code,
+    reason = "the dispatcher calls `lower_raw`; kept for callers holding a decoded resource"
+)]
+pub(crate) fn lower<R: ?Sized>(
+    ctx: &mut Ctx,
+    obj: &RawObject,
+    _res: &R,
+    out: &mut tabby_model::Cluster,
+) {
+    convert(ctx, obj, out);
 }
 
-/// [`lower`] without the decoded resource (everything is read from `obj`).
+/// [`lower`] for an object not decoded yet: decodes it into its `tabby-api` wire type
+/// first (unknown fields on policy kinds and wrong value types are errors at their
+/// position, as with strict `kubectl`), then converts it.
 pub(crate) fn lower_raw(ctx: &mut Ctx, obj: &RawObject, out: &mut Cluster) {
+    if shape_ok(ctx, obj) && meta_ok(ctx, obj) {
+        convert(ctx, obj, out);
+    }
+}
+
+/// Decodes `obj` into its wire type only to check its shape; reports the first problem.
+fn shape_ok(ctx: &mut Ctx, obj: &RawObject) -> bool {
+    use tabby_api::{calico, k8s, netpol_api};
+    let checked = match obj.kind.as_str() {
+        "NetworkPolicy" => obj.decode::<k8s::NetworkPolicy>().map(drop),
+        "StagedKubernetesNetworkPolicy" => obj
+            .decode::<calico::StagedKubernetesNetworkPolicy>()
+            .map(drop),
+        "ClusterNetworkPolicy" => obj.decode::<netpol_api::ClusterNetworkPolicy>().map(drop),
+        "AdminNetworkPolicy" => obj.decode::<netpol_api::AdminNetworkPolicy>().map(drop),
+        "BaselineAdminNetworkPolicy" => obj
+            .decode::<netpol_api::BaselineAdminNetworkPolicy>()
+            .map(drop),
+        "Pod" => obj.decode::<k8s::Pod>().map(drop),
+        "Deployment" => obj.decode::<k8s::Deployment>().map(drop),
+        "StatefulSet" => obj.decode::<k8s::StatefulSet>().map(drop),
+        "DaemonSet" => obj.decode::<k8s::DaemonSet>().map(drop),
+        "ReplicaSet" => obj.decode::<k8s::ReplicaSet>().map(drop),
+        "Job" => obj.decode::<k8s::Job>().map(drop),
+        "CronJob" => obj.decode::<k8s::CronJob>().map(drop),
+        "Namespace" => obj.decode::<k8s::Namespace>().map(drop),
+        "ServiceAccount" => obj.decode::<k8s::ServiceAccount>().map(drop),
+        "Service" => obj.decode::<k8s::Service>().map(drop),
+        _ => Ok(()),
+    };
+    match checked {
+        Ok(()) => true,
+        Err(d) => {
+            ctx.push(d);
+            false
+        }
+    }
+}
+
+/// Checks `metadata.name` and `metadata.labels` as the API server does: names are DNS
+/// subdomains (Namespaces: DNS labels; Services: DNS-1035 labels, starting with a
+/// letter), label keys qualified names and values label values.
+fn meta_ok(ctx: &mut Ctx, obj: &RawObject) -> bool {
+    let errors_before = ctx.error_count();
+    let meta = At::root(obj).key("metadata");
+    let name_at = meta.key("name");
+    match obj.name.as_deref() {
+        None | Some("") => {
+            ctx.error::<()>(
+                crate::codes::NAME_INVALID,
+                &name_at,
+                format!("{}: a {} needs a name", name_at.field(), obj.kind),
+                Some("add `metadata.name`".into()),
+            );
+        }
+        Some(name) => {
+            let label_rule = match obj.kind.as_str() {
+                "Namespace" => Some(("a namespace name", false)),
+                "Service" => Some(("a service name", true)),
+                _ => None,
+            };
+            match label_rule {
+                None => {
+                    ctx.resource_name(crate::codes::NAME_INVALID, &name_at, name);
+                }
+                Some((what, letter_first)) => {
+                    let first_ok =
+                        !letter_first || name.starts_with(|c: char| c.is_ascii_lowercase());
+                    if name.len() > crate::ctx::MAX_LABEL_LEN
+                        || !crate::ctx::matches_dns_label(name)
+                        || !first_ok
+                    {
+                        let start = if letter_first {
+                            "a letter"
+                        } else {
+                            "a letter or digit"
+                        };
+                        ctx.error::<()>(
+                            crate::codes::NAME_INVALID,
+                            &name_at,
+                            format!("{}: `{name}` is not valid as {what}", name_at.field()),
+                            Some(format!(
+                                "use at most 63 lower case letters, digits and `-`, starting with {start} and ending with a letter or digit"
+                            )),
+                        );
+                    }
+                }
+            }
+        }
+    }
+    let labels = meta.key("labels");
+    for (k, vat) in labels.entries() {
+        if let Err(m) = check_qualified_name(&k) {
+            ctx.error_at_key::<()>(
+                crate::codes::LABEL_INVALID,
+                &vat,
+                format!("{}: invalid label key: {m}", labels.field()),
+                None,
+            );
+        }
+        if let Err(m) = check_label_value(vat.str().unwrap_or_default()) {
+            ctx.error::<()>(
+                crate::codes::LABEL_INVALID,
+                &vat,
+                format!("{}: {m}", vat.field()),
+                None,
+            );
+        }
+    }
+    ctx.error_count() == errors_before
+}
+
+/// Converts an object whose shape is known to be right.
+fn convert(ctx: &mut Ctx, obj: &RawObject, out: &mut Cluster) {
     use cluster_policy::Flavor;
     match obj.kind.as_str() {
         "NetworkPolicy" => netpol::lower(ctx, obj, false, out),
@@ -91,7 +217,6 @@ pub(crate) fn lower_raw(ctx: &mut Ctx, obj: &RawObject, out: &mut Cluster) {
 ///    of that name.
 /// 2. Controller templates whose pods are present are dropped (see the
 ///    "Controllers and their pods" section of `docs/diagnostics-k8s.md`).
-#[allow(dead_code, reason = "called by the dispatcher in lib.rs once wired")]
 pub(crate) fn finish(ctx: &mut Ctx, objects: &[RawObject], out: &mut Cluster) {
     for (tier, order) in [
         (tabby_model::LEGACY_ANP_TIER, 1000.0),
@@ -108,13 +233,67 @@ pub(crate) fn finish(ctx: &mut Ctx, objects: &[RawObject], out: &mut Cluster) {
         }
     }
     drop_superseded_templates(ctx, objects, out);
+    apply_service_account_automount(objects, out);
+}
+
+/// A pod that does not set `automountServiceAccountToken` inherits its service
+/// account's setting (Kubernetes' service-account admission): a ServiceAccount in the
+/// input with `automountServiceAccountToken: false` turns the token off.
+fn apply_service_account_automount(objects: &[RawObject], out: &mut Cluster) {
+    let mut no_token: BTreeSet<(String, String)> = BTreeSet::new();
+    for o in objects
+        .iter()
+        .filter(|o| o.kind == "ServiceAccount" && o.api_version == "v1")
+    {
+        if At::root(o).key("automountServiceAccountToken").bool() == Some(false) {
+            no_token.insert((
+                o.namespace.clone().unwrap_or_else(|| "default".into()),
+                o.name.clone().unwrap_or_default(),
+            ));
+        }
+    }
+    if no_token.is_empty() {
+        return;
+    }
+    // Workloads whose pod spec sets the field themselves keep their own value.
+    let mut explicit: BTreeSet<(String, String, String)> = BTreeSet::new();
+    for o in objects {
+        let spec = match workloads::template_path(&o.kind) {
+            Some(path) => At::root(o)
+                .join(path.iter().map(|s| (*s).into()).collect())
+                .key("spec"),
+            None if o.kind == "Pod" => At::root(o).key("spec"),
+            None => continue,
+        };
+        if spec.key("automountServiceAccountToken").present() {
+            let ns = o.namespace.clone().unwrap_or_else(|| "default".into());
+            explicit.insert((o.kind.clone(), ns, o.name.clone().unwrap_or_default()));
+        }
+    }
+    for w in &mut out.workloads {
+        let kind = match &w.origin {
+            EndpointOrigin::Pod => "Pod".to_owned(),
+            EndpointOrigin::Template { kind, .. } => kind.to_string(),
+            EndpointOrigin::WorkloadEndpoint => continue,
+        };
+        let sa = w.service_account.as_deref().unwrap_or("default").to_owned();
+        if no_token.contains(&(w.namespace.to_string(), sa))
+            && !explicit.contains(&(kind, w.namespace.to_string(), w.name.to_string()))
+        {
+            w.automount_token = false;
+        }
+    }
 }
 
 /// `(kind, namespace, name)` of an object.
 type ObjKey = (String, String, String);
 
 fn drop_superseded_templates(ctx: &mut Ctx, objects: &[RawObject], out: &mut Cluster) {
-    if !out.workloads.iter().any(|w| matches!(w.origin, EndpointOrigin::Template { .. })) {
+    if !out
+        .workloads
+        .iter()
+        .any(|w| matches!(w.origin, EndpointOrigin::Template { .. }))
+    {
         return;
     }
     // Owner references of every pod and controller: (kind, ns, name) → owners (kind, name).
@@ -134,7 +313,12 @@ fn drop_superseded_templates(ctx: &mut Ctx, objects: &[RawObject], out: &mut Clu
             .key("ownerReferences")
             .items()
             .iter()
-            .filter_map(|r| Some((r.key("kind").str()?.to_owned(), r.key("name").str()?.to_owned())))
+            .filter_map(|r| {
+                Some((
+                    r.key("kind").str()?.to_owned(),
+                    r.key("name").str()?.to_owned(),
+                ))
+            })
             .collect();
         owners.insert(key.clone(), refs);
         objs.insert(key, o);
@@ -178,14 +362,18 @@ fn drop_superseded_templates(ctx: &mut Ctx, objects: &[RawObject], out: &mut Clu
             continue;
         };
         let key = (kind.to_string(), w.namespace.to_string(), name.to_string());
-        let owner_present = owners
-            .get(&key)
-            .is_some_and(|refs| refs.iter().any(|(k, n)| objs.contains_key(&(k.clone(), key.1.clone(), n.clone()))));
+        let owner_present = owners.get(&key).is_some_and(|refs| {
+            refs.iter()
+                .any(|(k, n)| objs.contains_key(&(k.clone(), key.1.clone(), n.clone())))
+        });
         let reason = if owner_present {
             Some("its owner is in the input and stands for it")
         } else if owned.contains(&key) {
             Some("its pods are in the input and stand for it")
-        } else if objs.get(&key).is_some_and(|o| selects_any(o, &w.namespace, &orphans)) {
+        } else if objs
+            .get(&key)
+            .is_some_and(|o| selects_any(o, &w.namespace, &orphans))
+        {
             Some("pods its selector matches are in the input and stand for it")
         } else {
             None
@@ -193,8 +381,14 @@ fn drop_superseded_templates(ctx: &mut Ctx, objects: &[RawObject], out: &mut Clu
         match reason {
             Some(r) => {
                 ctx.push(
-                    Diagnostic::note(codes::TEMPLATE_SUPERSEDED, format!("{kind} `{}/{name}` is not analysed as a workload: {r}", w.namespace))
-                        .at_opt(w.loc.clone()),
+                    Diagnostic::note(
+                        codes::TEMPLATE_SUPERSEDED,
+                        format!(
+                            "{kind} `{}/{name}` is not analysed as a workload: {r}",
+                            w.namespace
+                        ),
+                    )
+                    .at_opt(w.loc.clone()),
                 );
             }
             None => kept.push(w),
@@ -207,7 +401,10 @@ fn drop_superseded_templates(ctx: &mut Ctx, objects: &[RawObject], out: &mut Clu
 fn selects_any(obj: &RawObject, ns: &str, pods: &[(String, LabelMap)]) -> bool {
     let root = At::root(obj);
     let sel = if obj.kind == "CronJob" {
-        root.key("spec").key("jobTemplate").key("spec").key("selector")
+        root.key("spec")
+            .key("jobTemplate")
+            .key("spec")
+            .key("selector")
     } else {
         root.key("spec").key("selector")
     };
@@ -223,7 +420,11 @@ fn selects_any(obj: &RawObject, ns: &str, pods: &[(String, LabelMap)]) -> bool {
             (
                 e.key("key").str().unwrap_or_default().to_owned(),
                 e.key("operator").str().unwrap_or_default().to_owned(),
-                e.key("values").items().iter().filter_map(|v| v.str().map(str::to_owned)).collect(),
+                e.key("values")
+                    .items()
+                    .iter()
+                    .filter_map(|v| v.str().map(str::to_owned))
+                    .collect(),
             )
         })
         .collect();
@@ -232,7 +433,9 @@ fn selects_any(obj: &RawObject, ns: &str, pods: &[(String, LabelMap)]) -> bool {
         return false;
     }
     pods.iter().filter(|(pns, _)| pns == ns).any(|(_, labels)| {
-        match_labels.iter().all(|(k, v)| labels.get(k.as_str()).is_some_and(|x| &**x == v))
+        match_labels
+            .iter()
+            .all(|(k, v)| labels.get(k.as_str()).is_some_and(|x| &**x == v))
             && exprs.iter().all(|(k, op, vals)| {
                 let have = labels.get(k.as_str());
                 match op.as_str() {
@@ -257,7 +460,10 @@ pub(crate) fn annotations_of(root: &At<'_>) -> LabelMap {
 }
 
 fn to_label_map(entries: Vec<(String, String)>) -> LabelMap {
-    entries.into_iter().map(|(k, v)| (k.into(), v.into())).collect()
+    entries
+        .into_iter()
+        .map(|(k, v)| (k.into(), v.into()))
+        .collect()
 }
 
 /// A label map at `at`; with `validate`, keys and values are checked as the API
@@ -268,10 +474,20 @@ pub(crate) fn label_map(ctx: &mut Ctx, at: &At<'_>, validate: bool) -> LabelMap 
         for (k, v) in &entries {
             let vat = at.key(k);
             if let Err(m) = check_qualified_name(k) {
-                ctx.error_at_key::<()>(codes::WORKLOAD_LABEL, &vat, format!("{}: invalid label key: {m}", vat.field()), None);
+                ctx.error_at_key::<()>(
+                    codes::WORKLOAD_LABEL,
+                    &vat,
+                    format!("{}: invalid label key: {m}", vat.field()),
+                    None,
+                );
             }
             if let Err(m) = check_label_value(v) {
-                ctx.error::<()>(codes::WORKLOAD_LABEL, &vat, format!("{}: {m}", vat.field()), None);
+                ctx.error::<()>(
+                    codes::WORKLOAD_LABEL,
+                    &vat,
+                    format!("{}: {m}", vat.field()),
+                    None,
+                );
             }
         }
     }

@@ -25,8 +25,11 @@
 //! `pkg/apis/networking/validation`): a manifest it would reject is an error here,
 //! positioned at the offending value, and the object is left out of the cluster.
 
-use tabby_model::{Action, Cluster, EntityRule, Name, Policy, PolicyKind, PortRange, PortSpec, Protocol, Rule, StagedAction, Types};
 use tabby_load::RawObject;
+use tabby_model::{
+    Action, Cluster, EntityRule, Name, Policy, PolicyKind, PortRange, PortSpec, Protocol, Rule,
+    StagedAction, Types,
+};
 
 use crate::ctx::{check_port_name, parse_cidr, At, CidrMode, Ctx};
 use crate::k8s::codes;
@@ -46,7 +49,11 @@ pub(crate) fn lower(ctx: &mut Ctx, obj: &RawObject, staged: bool, out: &mut Clus
     let root = At::root(obj);
     let spec = root.key("spec");
 
-    let staged_action = if staged { read_staged_action(ctx, &spec) } else { None };
+    let staged_action = if staged {
+        read_staged_action(ctx, &spec)
+    } else {
+        None
+    };
 
     let pod_at = spec.key("podSelector");
     let selector = selector::read_calico(ctx, &pod_at, SelKind::Pod).flatten();
@@ -67,7 +74,13 @@ pub(crate) fn lower(ctx: &mut Ctx, obj: &RawObject, staged: bool, out: &mut Clus
         }
     }
 
-    let types = read_policy_types(ctx, &spec, !egress_items.is_empty(), staged, !ingress_at.items().is_empty());
+    let types = read_policy_types(
+        ctx,
+        &spec,
+        !egress_items.is_empty(),
+        staged,
+        !ingress_at.items().is_empty(),
+    );
 
     if ctx.error_count() > errors_before {
         return;
@@ -76,7 +89,11 @@ pub(crate) fn lower(ctx: &mut Ctx, obj: &RawObject, staged: bool, out: &mut Clus
     let name: Name = obj.name.as_deref().unwrap_or_default().into();
     let namespace: Name = obj.namespace.as_deref().unwrap_or("default").into();
     out.policies.push(Policy {
-        kind: if staged { PolicyKind::StagedKubernetesNetworkPolicy } else { PolicyKind::KubernetesNetworkPolicy },
+        kind: if staged {
+            PolicyKind::StagedKubernetesNetworkPolicy
+        } else {
+            PolicyKind::KubernetesNetworkPolicy
+        },
         name,
         namespace: Some(namespace),
         tier: tabby_model::DEFAULT_TIER.into(),
@@ -90,7 +107,11 @@ pub(crate) fn lower(ctx: &mut Ctx, obj: &RawObject, staged: bool, out: &mut Clus
         apply_on_forward: false,
         pre_dnat: false,
         do_not_track: false,
-        staged_action: if staged { Some(staged_action.unwrap_or(StagedAction::Set)) } else { None },
+        staged_action: if staged {
+            Some(staged_action.unwrap_or(StagedAction::Set))
+        } else {
+            None
+        },
         performance_hints: Vec::new(),
         labels: super::labels_of(&root),
         annotations: super::annotations_of(&root),
@@ -124,7 +145,13 @@ fn read_staged_action(ctx: &mut Ctx, spec: &At<'_>) -> Option<StagedAction> {
 }
 
 /// `policyTypes`, validated, or the API server's default (see the module docs).
-fn read_policy_types(ctx: &mut Ctx, spec: &At<'_>, has_egress: bool, staged: bool, has_ingress: bool) -> Types {
+fn read_policy_types(
+    ctx: &mut Ctx,
+    spec: &At<'_>,
+    has_egress: bool,
+    staged: bool,
+    has_ingress: bool,
+) -> Types {
     let at = spec.key("policyTypes");
     let items = at.items();
     if items.is_empty() {
@@ -141,7 +168,13 @@ fn read_policy_types(ctx: &mut Ctx, spec: &At<'_>, has_egress: bool, staged: boo
                     "write `policyTypes` explicitly to make the intent visible".to_owned(),
                 )
             };
-            ctx.warning(codes::EGRESS_WITHOUT_POLICY_TYPES, &spec.key("egress"), message, Some(help));
+            warn_at_key(
+                ctx,
+                codes::EGRESS_WITHOUT_POLICY_TYPES,
+                &spec.key("egress"),
+                message,
+                help,
+            );
         }
         return Types {
             ingress: true,
@@ -178,22 +211,33 @@ fn read_policy_types(ctx: &mut Ctx, spec: &At<'_>, has_egress: bool, staged: boo
         }
     }
     if has_egress && !types.egress {
-        ctx.warning(
+        warn_at_key(
+            ctx,
             codes::RULES_IGNORED,
             &spec.key("egress"),
             "egress rules are ignored: `policyTypes` does not list `Egress`".to_owned(),
-            Some("add `Egress` to `policyTypes`, or remove the egress rules".into()),
+            "add `Egress` to `policyTypes`, or remove the egress rules".into(),
         );
     }
     if has_ingress && !types.ingress {
-        ctx.warning(
+        warn_at_key(
+            ctx,
             codes::RULES_IGNORED,
             &spec.key("ingress"),
             "ingress rules are ignored: `policyTypes` does not list `Ingress`".to_owned(),
-            Some("add `Ingress` to `policyTypes`, or remove the ingress rules".into()),
+            "add `Ingress` to `policyTypes`, or remove the ingress rules".into(),
         );
     }
     types
+}
+
+/// A warning at the key token of `at` (the `egress:` of a rule list, not its items).
+fn warn_at_key(ctx: &mut Ctx, code: &'static str, at: &At<'_>, message: String, help: String) {
+    ctx.push(
+        tabby_diag::Diagnostic::warning(code, message)
+            .at(at.key_loc())
+            .with_help(help),
+    );
 }
 
 /// One peer, converted: the fields of the entity rule it fills.
@@ -224,7 +268,11 @@ fn convert_rule(ctx: &mut Ctx, rat: &At<'_>, peers_key: &str, ingress: bool) -> 
     if ctx.error_count() > errors_before {
         return None;
     }
-    let peers: Vec<Option<Peer>> = if peers.is_empty() { vec![None] } else { peers.into_iter().map(Some).collect() };
+    let peers: Vec<Option<Peer>> = if peers.is_empty() {
+        vec![None]
+    } else {
+        peers.into_iter().map(Some).collect()
+    };
     let loc = rat.loc();
     let mut rules = Vec::new();
     for (protocol, ports) in group_ports(&entries).rules() {
@@ -267,7 +315,12 @@ fn read_port(ctx: &mut Ctx, at: &At<'_>) -> Option<PortEntry> {
                     Some(m) => format!("did you mean `{m}`? NetworkPolicy protocols are `TCP`, `UDP` and `SCTP` (case-sensitive)"),
                     None => "NetworkPolicy protocols are `TCP`, `UDP` and `SCTP`".to_owned(),
                 };
-                ctx.error::<()>(codes::PROTOCOL, &pat, format!("{}: unsupported protocol `{s}`", pat.field()), Some(help));
+                ctx.error::<()>(
+                    codes::PROTOCOL,
+                    &pat,
+                    format!("{}: unsupported protocol `{s}`", pat.field()),
+                    Some(help),
+                );
                 ok = false;
                 Protocol::TCP
             }
@@ -316,14 +369,22 @@ fn read_port(ctx: &mut Ctx, at: &At<'_>) -> Option<PortEntry> {
                 } else {
                     "use a port number from 1 to 65535 or a container port name".to_owned()
                 };
-                ctx.error::<()>(codes::PORT, &port_at, format!("{}: {m}", port_at.field()), Some(help));
+                ctx.error::<()>(
+                    codes::PORT,
+                    &port_at,
+                    format!("{}: {m}", port_at.field()),
+                    Some(help),
+                );
                 ok = false;
             }
             if end_at.present() {
                 ctx.error::<()>(
                     codes::END_PORT,
                     &end_at,
-                    format!("{}: `endPort` cannot be used with the named port `{s}`", end_at.field()),
+                    format!(
+                        "{}: `endPort` cannot be used with the named port `{s}`",
+                        end_at.field()
+                    ),
                     Some("use numeric `port` and `endPort` for a range".into()),
                 );
                 ok = false;
@@ -364,7 +425,10 @@ fn read_peer(ctx: &mut Ctx, at: &At<'_>) -> Option<Peer> {
         return ctx.error(
             codes::PEER_SHAPE,
             at,
-            format!("{}: a peer must set `podSelector`, `namespaceSelector` or `ipBlock`", at.field()),
+            format!(
+                "{}: a peer must set `podSelector`, `namespaceSelector` or `ipBlock`",
+                at.field()
+            ),
             Some("to allow every source or destination, leave out the whole peer list".into()),
         );
     }
@@ -374,8 +438,14 @@ fn read_peer(ctx: &mut Ctx, at: &At<'_>) -> Option<Peer> {
             return ctx.error_at_key(
                 codes::PEER_SHAPE,
                 &other,
-                format!("{}: a peer with `ipBlock` cannot also select pods or namespaces", at.field()),
-                Some("write the `ipBlock` and the selectors as two separate peers (peers are ORed)".into()),
+                format!(
+                    "{}: a peer with `ipBlock` cannot also select pods or namespaces",
+                    at.field()
+                ),
+                Some(
+                    "write the `ipBlock` and the selectors as two separate peers (peers are ORed)"
+                        .into(),
+                ),
             );
         }
         return read_ip_block(ctx, &block);
@@ -400,11 +470,15 @@ fn read_ip_block(ctx: &mut Ctx, at: &At<'_>) -> Option<Peer> {
         );
     };
     let cidr = block_cidr(ctx, &cidr_at, text)?;
-    if cidr.to_string() != text {
+    let written = text.parse::<ipnet::IpNet>().ok();
+    if written.is_some_and(|w| w.addr() != w.network()) {
         ctx.warning(
             codes::CIDR_HOST_BITS,
             &cidr_at,
-            format!("{}: `{text}` has host bits set; Calico uses `{cidr}`", cidr_at.field()),
+            format!(
+                "{}: `{text}` has host bits set; Calico uses `{cidr}`",
+                cidr_at.field()
+            ),
             Some(format!("write `{cidr}`")),
         );
     }
@@ -424,7 +498,10 @@ fn read_ip_block(ctx: &mut Ctx, at: &At<'_>) -> Option<Peer> {
             ctx.error::<()>(
                 codes::IP_BLOCK_EXCEPT,
                 &eat,
-                format!("{}: `{t}` is not a strict subset of `cidr` `{text}`", eat.field()),
+                format!(
+                    "{}: `{t}` is not a strict subset of `cidr` `{text}`",
+                    eat.field()
+                ),
                 Some("each `except` entry must lie inside `cidr` and have a longer prefix".into()),
             );
             ok = false;
@@ -442,11 +519,19 @@ fn block_cidr(ctx: &mut Ctx, at: &At<'_>, text: &str) -> Option<ipnet::IpNet> {
             codes::IP_BLOCK_CIDR,
             at,
             format!("{}: `{text}` has no prefix length", at.field()),
-            Some(format!("write `{text}/{}` for a single address", if text.contains(':') { 128 } else { 32 })),
+            Some(format!(
+                "write `{text}/{}` for a single address",
+                if text.contains(':') { 128 } else { 32 }
+            )),
         );
     }
     match parse_cidr(text, CidrMode::Loose) {
         Ok(n) => Some(n),
-        Err((m, h)) => ctx.error(codes::IP_BLOCK_CIDR, at, format!("{}: {m}", at.field()), Some(h)),
+        Err((m, h)) => ctx.error(
+            codes::IP_BLOCK_CIDR,
+            at,
+            format!("{}: {m}", at.field()),
+            Some(h),
+        ),
     }
 }

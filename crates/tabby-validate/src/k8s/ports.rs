@@ -137,11 +137,27 @@ mod tests {
         let cases: Vec<(Vec<PortSpec>, Vec<PortSpec>, &str)> = vec![
             (vec![], vec![], "empty"),
             (vec![n(80)], vec![n(80)], "single"),
-            (vec![n(81), n(80), n(82), n(9090), named("foo")], vec![named("foo"), r(80, 82), n(9090)], "calico doc example"),
-            (vec![n(80), named("foo")], vec![n(80), named("foo")], "one numeric port keeps order"),
+            (
+                vec![n(81), n(80), n(82), n(9090), named("foo")],
+                vec![named("foo"), r(80, 82), n(9090)],
+                "calico doc example",
+            ),
+            (
+                vec![n(80), named("foo")],
+                vec![n(80), named("foo")],
+                "one numeric port keeps order",
+            ),
             (vec![n(80), n(80)], vec![n(80)], "duplicates merge"),
-            (vec![r(1, 10), r(5, 20), n(21)], vec![r(1, 21)], "overlap and adjacency"),
-            (vec![r(1, 65535), n(80)], vec![r(1, 65535)], "full range absorbs"),
+            (
+                vec![r(1, 10), r(5, 20), n(21)],
+                vec![r(1, 21)],
+                "overlap and adjacency",
+            ),
+            (
+                vec![r(1, 65535), n(80)],
+                vec![r(1, 65535)],
+                "full range absorbs",
+            ),
             (vec![n(443), n(80)], vec![n(80), n(443)], "sorted ascending"),
         ];
         for (input, want, what) in cases {
@@ -173,7 +189,10 @@ mod tests {
             vec![e(Protocol::TCP, Some(n(80))), e(Protocol::TCP, None)],
             vec![e(Protocol::TCP, None), e(Protocol::TCP, Some(n(80)))],
         ] {
-            assert_eq!(group_ports(&entries), PortGroups::ByProtocol(vec![(Protocol::TCP, vec![])]));
+            assert_eq!(
+                group_ports(&entries),
+                PortGroups::ByProtocol(vec![(Protocol::TCP, vec![])])
+            );
         }
     }
 }

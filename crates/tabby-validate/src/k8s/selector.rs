@@ -13,8 +13,8 @@
 use tabby_selector::Selector;
 
 use crate::ctx::{check_label_value, check_qualified_name, At, Ctx};
-use crate::k8s::tree::Tree;
 use crate::k8s::codes;
+use crate::k8s::tree::Tree;
 
 /// Which of Calico's two selector shapes to build.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,7 +85,12 @@ pub(crate) fn calico_text(sel: Option<&LabelSelector>, kind: SelKind) -> String 
 
 /// Parses Calico's text for `sel` into a selector; `None` when the text is empty
 /// (an absent namespace selector) or, after validation, could not be parsed.
-pub(crate) fn to_calico(ctx: &mut Ctx, at: &At<'_>, sel: Option<&LabelSelector>, kind: SelKind) -> Option<Selector> {
+pub(crate) fn to_calico(
+    ctx: &mut Ctx,
+    at: &At<'_>,
+    sel: Option<&LabelSelector>,
+    kind: SelKind,
+) -> Option<Selector> {
     let text = calico_text(sel, kind);
     if text.is_empty() {
         return None;
@@ -106,18 +111,34 @@ pub(crate) fn check_match_label(ctx: &mut Ctx, at: &At<'_>, key: &str, value: &s
         ok = false;
     }
     if let Err(m) = check_label_value(value) {
-        ctx.error::<()>(codes::LABEL_SELECTOR, at, format!("{}: {m}", at.field()), None);
+        ctx.error::<()>(
+            codes::LABEL_SELECTOR,
+            at,
+            format!("{}: {m}", at.field()),
+            None,
+        );
         ok = false;
     }
     ok
 }
 
 /// Checks one `matchExpressions` entry at `at` (the entry itself).
-pub(crate) fn check_requirement(ctx: &mut Ctx, at: &At<'_>, key: &str, operator: &str, values: &[String]) -> bool {
+pub(crate) fn check_requirement(
+    ctx: &mut Ctx,
+    at: &At<'_>,
+    key: &str,
+    operator: &str,
+    values: &[String],
+) -> bool {
     let mut ok = true;
     if let Err(m) = check_qualified_name(key) {
         let k = at.key("key");
-        ctx.error::<()>(codes::LABEL_SELECTOR, &k, format!("{}: invalid label key: {m}", k.field()), None);
+        ctx.error::<()>(
+            codes::LABEL_SELECTOR,
+            &k,
+            format!("{}: invalid label key: {m}", k.field()),
+            None,
+        );
         ok = false;
     }
     let op_at = at.key("operator");
@@ -128,7 +149,10 @@ pub(crate) fn check_requirement(ctx: &mut Ctx, at: &At<'_>, key: &str, operator:
                 ctx.error::<()>(
                     codes::LABEL_SELECTOR,
                     &v,
-                    format!("{}: operator `{operator}` needs at least one value", v.field()),
+                    format!(
+                        "{}: operator `{operator}` needs at least one value",
+                        v.field()
+                    ),
                     Some("list the label values to match, or use `Exists`".into()),
                 );
                 ok = false;
@@ -148,7 +172,9 @@ pub(crate) fn check_requirement(ctx: &mut Ctx, at: &At<'_>, key: &str, operator:
         }
         _ => {
             let help = match tabby_diag::did_you_mean(operator, OPERATORS) {
-                Some(m) => format!("did you mean `{m}`? operators are `In`, `NotIn`, `Exists` and `DoesNotExist`"),
+                Some(m) => format!(
+                    "did you mean `{m}`? operators are `In`, `NotIn`, `Exists` and `DoesNotExist`"
+                ),
                 None => "use `In`, `NotIn`, `Exists` or `DoesNotExist`".to_owned(),
             };
             ctx.error::<()>(
@@ -163,7 +189,12 @@ pub(crate) fn check_requirement(ctx: &mut Ctx, at: &At<'_>, key: &str, operator:
     for (i, v) in values.iter().enumerate() {
         if let Err(m) = check_label_value(v) {
             let vat = at.key("values").index(i);
-            ctx.error::<()>(codes::LABEL_SELECTOR, &vat, format!("{}: {m}", vat.field()), None);
+            ctx.error::<()>(
+                codes::LABEL_SELECTOR,
+                &vat,
+                format!("{}: {m}", vat.field()),
+                None,
+            );
             ok = false;
         }
     }
@@ -190,7 +221,11 @@ pub(crate) fn read(ctx: &mut Ctx, at: &At<'_>) -> Option<LabelSelector> {
             .map(|v| v.str().unwrap_or_default().to_owned())
             .collect();
         ok &= check_requirement(ctx, &eat, &key, &operator, &values);
-        sel.match_expressions.push(Requirement { key, operator, values });
+        sel.match_expressions.push(Requirement {
+            key,
+            operator,
+            values,
+        });
     }
     sel.match_labels.sort();
     ok.then_some(sel)
@@ -216,7 +251,10 @@ mod tests {
 
     fn sel(labels: &[(&str, &str)], exprs: &[(&str, &str, &[&str])]) -> LabelSelector {
         LabelSelector {
-            match_labels: labels.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
+            match_labels: labels
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
             match_expressions: exprs
                 .iter()
                 .map(|(k, o, vs)| Requirement {

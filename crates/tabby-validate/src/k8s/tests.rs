@@ -4,7 +4,10 @@
 //! expected side is Calico's converter text, parsed and printed by our printer.
 
 use tabby_diag::{Diagnostics, Severity};
-use tabby_model::{Action, Cluster, EndpointOrigin, Policy, PolicyKind, PortRange, PortSpec, Protocol, Rule, StagedAction};
+use tabby_model::{
+    Action, Cluster, EndpointOrigin, Policy, PolicyKind, PortRange, PortSpec, Protocol, Rule,
+    StagedAction,
+};
 use tabby_selector::Selector;
 
 use super::lower_str;
@@ -68,7 +71,12 @@ fn network_policy_basic_shape() {
     let r = &pol.ingress[0];
     assert_eq!(r.action, Action::Allow);
     assert_eq!(r.protocol, Some(Protocol::TCP));
-    assert_eq!(sel(&r.source.selector), Some(canon("projectcalico.org/orchestrator == 'k8s' && role == 'client'")));
+    assert_eq!(
+        sel(&r.source.selector),
+        Some(canon(
+            "projectcalico.org/orchestrator == 'k8s' && role == 'client'"
+        ))
+    );
     assert_eq!(r.source.namespace_selector, None);
     assert_eq!(r.destination.ports, vec![p(80)]);
     assert!(r.destination.selector.is_none());
@@ -79,15 +87,43 @@ fn policy_types_table() {
     // (spec body, ingress, egress, inferred, warning code)
     let cases: &[(&str, bool, bool, bool, Option<&str>)] = &[
         ("  podSelector: {}\n", true, false, true, None),
-        ("  podSelector: {}\n  egress:\n  - {}\n", true, true, true, Some("W0501")),
+        (
+            "  podSelector: {}\n  egress:\n  - {}\n",
+            true,
+            true,
+            true,
+            Some("W0501"),
+        ),
         ("  podSelector: {}\n  egress: []\n", true, false, true, None),
-        ("  podSelector: {}\n  policyTypes: [Egress]\n", false, true, false, None),
-        ("  podSelector: {}\n  policyTypes: [Ingress, Egress]\n", true, true, false, None),
-        ("  podSelector: {}\n  policyTypes: [Ingress]\n  egress:\n  - {}\n", true, false, false, Some("W0506")),
+        (
+            "  podSelector: {}\n  policyTypes: [Egress]\n",
+            false,
+            true,
+            false,
+            None,
+        ),
+        (
+            "  podSelector: {}\n  policyTypes: [Ingress, Egress]\n",
+            true,
+            true,
+            false,
+            None,
+        ),
+        (
+            "  podSelector: {}\n  policyTypes: [Ingress]\n  egress:\n  - {}\n",
+            true,
+            false,
+            false,
+            Some("W0506"),
+        ),
     ];
     for (body, ing, eg, inferred, warn) in cases {
         let (pol, d) = one_policy(&format!("{NP_HEAD}{body}"));
-        assert_eq!((pol.types.ingress, pol.types.egress, pol.types.inferred), (*ing, *eg, *inferred), "{body}");
+        assert_eq!(
+            (pol.types.ingress, pol.types.egress, pol.types.inferred),
+            (*ing, *eg, *inferred),
+            "{body}"
+        );
         let codes: Vec<&str> = d.iter().map(|x| x.code).collect();
         assert_eq!(codes, warn.iter().copied().collect::<Vec<_>>(), "{body}");
     }
@@ -113,7 +149,13 @@ fn staged_policy_keeps_calico_rule_for_missing_policy_types() {
 #[test]
 fn peers_table() {
     // (peer yaml at indent 4, selector, namespaceSelector, nets, notNets)
-    type Case<'a> = (&'a str, Option<&'a str>, Option<&'a str>, &'a [&'a str], &'a [&'a str]);
+    type Case<'a> = (
+        &'a str,
+        Option<&'a str>,
+        Option<&'a str>,
+        &'a [&'a str],
+        &'a [&'a str],
+    );
     let cases: &[Case<'_>] = &[
         ("    - podSelector: {}\n", Some("projectcalico.org/orchestrator == 'k8s'"), None, &[], &[]),
         ("    - namespaceSelector: {}\n", Some("projectcalico.org/orchestrator == 'k8s'"), Some("all()"), &[], &[]),
@@ -141,7 +183,9 @@ fn peers_table() {
         ("    - ipBlock:\n        cidr: fd00::/64\n", None, None, &["fd00::/64"], &[]),
     ];
     for (peer, s, ns, nets, not_nets) in cases {
-        let (pol, d) = one_policy(&format!("{NP_HEAD}  podSelector: {{}}\n  ingress:\n  - from:\n{peer}"));
+        let (pol, d) = one_policy(&format!(
+            "{NP_HEAD}  podSelector: {{}}\n  ingress:\n  - from:\n{peer}"
+        ));
         assert!(d.is_empty(), "{peer}: {d:#?}");
         assert_eq!(pol.ingress.len(), 1, "{peer}");
         let src = &pol.ingress[0].source;
@@ -164,13 +208,30 @@ fn rules_multiply_by_protocol_and_peer() {
     let got: Vec<(Option<Protocol>, Vec<PortSpec>, usize, bool)> = pol
         .egress
         .iter()
-        .map(|r| (r.protocol, r.destination.ports.clone(), r.destination.nets.len(), r.destination.selector.is_some()))
+        .map(|r| {
+            (
+                r.protocol,
+                r.destination.ports.clone(),
+                r.destination.nets.len(),
+                r.destination.selector.is_some(),
+            )
+        })
         .collect();
     assert_eq!(
         got,
         vec![
-            (Some(Protocol::SCTP), vec![PortSpec::Named("dns".into())], 1, false),
-            (Some(Protocol::SCTP), vec![PortSpec::Named("dns".into())], 0, true),
+            (
+                Some(Protocol::SCTP),
+                vec![PortSpec::Named("dns".into())],
+                1,
+                false
+            ),
+            (
+                Some(Protocol::SCTP),
+                vec![PortSpec::Named("dns".into())],
+                0,
+                true
+            ),
             (Some(Protocol::TCP), vec![range(5432, 5433)], 1, false),
             (Some(Protocol::TCP), vec![range(5432, 5433)], 0, true),
             (Some(Protocol::UDP), vec![p(53)], 1, false),
@@ -185,28 +246,63 @@ fn ports_table() {
     // (ports yaml at indent 4, expected (protocol, ports) per rule)
     type Case<'a> = (&'a str, Vec<(Option<Protocol>, Vec<PortSpec>)>);
     let cases: Vec<Case<'_>> = vec![
-        ("    - port: 80\n      endPort: 90\n", vec![(Some(Protocol::TCP), vec![range(80, 90)])]),
+        (
+            "    - port: 80\n      endPort: 90\n",
+            vec![(Some(Protocol::TCP), vec![range(80, 90)])],
+        ),
         ("    - protocol: UDP\n", vec![(Some(Protocol::UDP), vec![])]),
         ("    - {}\n", vec![(Some(Protocol::TCP), vec![])]),
-        ("    - port: 80\n    - protocol: TCP\n", vec![(Some(Protocol::TCP), vec![])]),
-        ("    - port: http\n    - port: 81\n    - port: 80\n", vec![(Some(Protocol::TCP), vec![PortSpec::Named("http".into()), range(80, 81)])]),
-        ("    - port: 80\n    - port: http\n", vec![(Some(Protocol::TCP), vec![p(80), PortSpec::Named("http".into())])]),
-        ("    - port: 1\n      endPort: 65535\n    - port: 443\n", vec![(Some(Protocol::TCP), vec![range(1, 65535)])]),
+        (
+            "    - port: 80\n    - protocol: TCP\n",
+            vec![(Some(Protocol::TCP), vec![])],
+        ),
+        (
+            "    - port: http\n    - port: 81\n    - port: 80\n",
+            vec![(
+                Some(Protocol::TCP),
+                vec![PortSpec::Named("http".into()), range(80, 81)],
+            )],
+        ),
+        (
+            "    - port: 80\n    - port: http\n",
+            vec![(
+                Some(Protocol::TCP),
+                vec![p(80), PortSpec::Named("http".into())],
+            )],
+        ),
+        (
+            "    - port: 1\n      endPort: 65535\n    - port: 443\n",
+            vec![(Some(Protocol::TCP), vec![range(1, 65535)])],
+        ),
     ];
     for (ports, want) in cases {
-        let (pol, d) = one_policy(&format!("{NP_HEAD}  podSelector: {{}}\n  ingress:\n  - ports:\n{ports}"));
+        let (pol, d) = one_policy(&format!(
+            "{NP_HEAD}  podSelector: {{}}\n  ingress:\n  - ports:\n{ports}"
+        ));
         assert!(d.is_empty(), "{ports}: {d:#?}");
-        let got: Vec<_> = pol.ingress.iter().map(|r| (r.protocol, r.destination.ports.clone())).collect();
+        let got: Vec<_> = pol
+            .ingress
+            .iter()
+            .map(|r| (r.protocol, r.destination.ports.clone()))
+            .collect();
         assert_eq!(got, want, "{ports}");
     }
 }
 
 #[test]
 fn empty_rules_allow_everything() {
-    let (pol, _) = one_policy(&format!("{NP_HEAD}  podSelector: {{}}\n  ingress:\n  - {{}}\n  - from: []\n"));
-    assert_eq!(pol.ingress, vec![allow_all(&pol.ingress[0]), allow_all(&pol.ingress[1])]);
+    let (pol, _) = one_policy(&format!(
+        "{NP_HEAD}  podSelector: {{}}\n  ingress:\n  - {{}}\n  - from: []\n"
+    ));
+    assert_eq!(
+        pol.ingress,
+        vec![allow_all(&pol.ingress[0]), allow_all(&pol.ingress[1])]
+    );
     let (pol, _) = one_policy(&format!("{NP_HEAD}  podSelector: {{}}\n  ingress: []\n"));
-    assert!(pol.ingress.is_empty() && pol.types.ingress, "deny-all ingress");
+    assert!(
+        pol.ingress.is_empty() && pol.types.ingress,
+        "deny-all ingress"
+    );
 }
 
 fn allow_all(r: &Rule) -> Rule {
@@ -247,10 +343,19 @@ fn network_policy_rejections_with_positions() {
     let mut failures = Vec::new();
     for (body, want) in cases {
         let (c, d) = lower_str(&format!("{NP_HEAD}{body}"));
-        assert!(c.policies.is_empty(), "{body}: rejected objects are left out");
-        let got: Vec<(String, usize, usize)> =
-            codes_at(&d).into_iter().filter(|x| x.1 == "error").map(|(code, _, l, col)| (code, l, col)).collect();
-        let want: Vec<(String, usize, usize)> = want.iter().map(|(c, l, col)| ((*c).to_owned(), *l, *col)).collect();
+        assert!(
+            c.policies.is_empty(),
+            "{body}: rejected objects are left out"
+        );
+        let got: Vec<(String, usize, usize)> = codes_at(&d)
+            .into_iter()
+            .filter(|x| x.1 == "error")
+            .map(|(code, _, l, col)| (code, l, col))
+            .collect();
+        let want: Vec<(String, usize, usize)> = want
+            .iter()
+            .map(|(c, l, col)| ((*c).to_owned(), *l, *col))
+            .collect();
         if got != want {
             failures.push(format!("{body}\n  got {got:?}\n want {want:?}\n {d:?}"));
         }
@@ -260,10 +365,22 @@ fn network_policy_rejections_with_positions() {
 
 #[test]
 fn error_messages_read_well() {
-    let (_, d) = lower_str(&format!("{NP_HEAD}  podSelector: {{}}\n  ingress:\n  - ports:\n    - protocol: tcp\n"));
+    let (_, d) = lower_str(&format!(
+        "{NP_HEAD}  podSelector: {{}}\n  ingress:\n  - ports:\n    - protocol: tcp\n"
+    ));
     let e = d.iter().next().unwrap();
-    assert_eq!(e.message, "spec.ingress[0].ports[0].protocol: unsupported protocol `tcp`");
-    assert!(e.help.as_deref().unwrap().starts_with("did you mean `TCP`?"), "{:?}", e.help);
+    assert_eq!(
+        e.message,
+        "spec.ingress[0].ports[0].protocol: unsupported protocol `tcp`"
+    );
+    assert!(
+        e.help
+            .as_deref()
+            .unwrap()
+            .starts_with("did you mean `TCP`?"),
+        "{:?}",
+        e.help
+    );
 }
 
 #[test]
@@ -285,46 +402,84 @@ fn cluster_network_policy_admin_tier() {
     assert_eq!(&*pol.tier, "kube-admin");
     assert_eq!(pol.order, Some(100.0));
     assert_eq!(pol.namespace, None);
-    assert_eq!(sel(&pol.namespace_selector), Some(canon("label == 'value' && label2 == 'value2'")));
-    assert_eq!(pol.selector.to_string(), canon("projectcalico.org/orchestrator == 'k8s'"));
+    assert_eq!(
+        sel(&pol.namespace_selector),
+        Some(canon("label == 'value' && label2 == 'value2'"))
+    );
+    assert_eq!(
+        pol.selector.to_string(),
+        canon("projectcalico.org/orchestrator == 'k8s'")
+    );
     assert!(pol.types.ingress && !pol.types.egress);
     assert_eq!(pol.ingress.len(), 1);
     let r = &pol.ingress[0];
     assert_eq!(r.action, Action::Allow);
     assert_eq!(r.protocol, Some(Protocol::TCP));
-    assert_eq!(sel(&r.source.namespace_selector), Some(canon("k == 'v' && k2 == 'v2'")));
+    assert_eq!(
+        sel(&r.source.namespace_selector),
+        Some(canon("k == 'v' && k2 == 'v2'"))
+    );
     assert_eq!(r.source.selector, None);
     assert_eq!(r.destination.ports, vec![p(80)]);
-    assert_eq!(r.annotations.get("name").map(|s| &**s), Some("The first ingress rule"));
+    assert_eq!(
+        r.annotations.get("name").map(|s| &**s),
+        Some("The first ingress rule")
+    );
 }
 
 #[test]
 fn cluster_network_policy_baseline_pods_and_networks() {
     let (pol, d) = one_policy(&format!(
-        "{CNP_HEAD}  tier: Baseline\n  subject:\n    pods:\n      namespaceSelector: {{}}\n      podSelector:\n        matchLabels: {{foo: bar}}\n  egress:\n  - action: Deny\n    to:\n    - pods:\n        namespaceSelector: {{matchLabels: {{a: b}}}}\n        podSelector: {{}}\n    - networks: [10.10.10.0/24, 1.1.1.1/32]\n    protocols:\n    - udp: {{}}\n    - tcp:\n        destinationPort:\n          range: {{start: 2000, end: 3000}}\n    - tcp:\n        destinationPort: {{number: 80}}\n"
+        "{CNP_HEAD}  tier: Baseline\n  priority: 10\n  subject:\n    pods:\n      namespaceSelector: {{}}\n      podSelector:\n        matchLabels: {{foo: bar}}\n  egress:\n  - action: Deny\n    to:\n    - pods:\n        namespaceSelector: {{matchLabels: {{a: b}}}}\n        podSelector: {{}}\n    - networks: [10.10.10.0/24, 1.1.1.1/32]\n    protocols:\n    - udp: {{}}\n    - tcp:\n        destinationPort:\n          range: {{start: 2000, end: 3000}}\n    - tcp:\n        destinationPort: {{number: 80}}\n"
     ));
     assert!(d.is_empty(), "{d:#?}");
     assert_eq!(&*pol.tier, "kube-baseline");
-    assert_eq!(pol.order, Some(0.0));
+    assert_eq!(pol.order, Some(10.0));
     assert_eq!(sel(&pol.namespace_selector), Some(canon("all()")));
-    assert_eq!(pol.selector.to_string(), canon("projectcalico.org/orchestrator == 'k8s' && foo == 'bar'"));
+    assert_eq!(
+        pol.selector.to_string(),
+        canon("projectcalico.org/orchestrator == 'k8s' && foo == 'bar'")
+    );
     assert!(!pol.types.ingress && pol.types.egress);
     let got: Vec<_> = pol
         .egress
         .iter()
-        .map(|r| (r.action, r.protocol, r.destination.ports.clone(), sel(&r.destination.namespace_selector), r.destination.nets.len()))
+        .map(|r| {
+            (
+                r.action,
+                r.protocol,
+                r.destination.ports.clone(),
+                sel(&r.destination.namespace_selector),
+                r.destination.nets.len(),
+            )
+        })
         .collect();
     let tcp = vec![p(80), range(2000, 3000)];
     assert_eq!(
         got,
         vec![
-            (Action::Deny, Some(Protocol::TCP), tcp.clone(), Some(canon("a == 'b'")), 0),
+            (
+                Action::Deny,
+                Some(Protocol::TCP),
+                tcp.clone(),
+                Some(canon("a == 'b'")),
+                0
+            ),
             (Action::Deny, Some(Protocol::TCP), tcp, None, 2),
-            (Action::Deny, Some(Protocol::UDP), vec![], Some(canon("a == 'b'")), 0),
+            (
+                Action::Deny,
+                Some(Protocol::UDP),
+                vec![],
+                Some(canon("a == 'b'")),
+                0
+            ),
             (Action::Deny, Some(Protocol::UDP), vec![], None, 2),
         ]
     );
-    assert_eq!(sel(&pol.egress[0].destination.selector), Some(canon("projectcalico.org/orchestrator == 'k8s'")));
+    assert_eq!(
+        sel(&pol.egress[0].destination.selector),
+        Some(canon("projectcalico.org/orchestrator == 'k8s'"))
+    );
 }
 
 #[test]
@@ -333,13 +488,25 @@ fn cluster_network_policy_fails_closed() {
         "{CNP_HEAD}  tier: Admin\n  priority: 5\n  subject:\n    namespaces: {{}}\n  ingress:\n  - name: named-pass\n    action: Pass\n    from: [{{namespaces: {{}}}}]\n    protocols: [{{destinationNamedPort: http}}]\n  - name: named-accept\n    action: Accept\n    from: [{{namespaces: {{}}}}]\n    protocols: [{{destinationNamedPort: http}}]\n  egress:\n  - name: fqdn\n    action: Deny\n    to: [{{domainNames: [example.com]}}]\n  - name: ok\n    action: Pass\n    to: [{{namespaces: {{}}}}]\n"
     ));
     // Pass → deny-all, Accept → dropped, Deny → deny-all; the good rule survives.
-    let deny_all = |r: &Rule| r.action == Action::Deny && r.source.is_empty() && r.destination.is_empty() && r.protocol.is_none() && r.annotations.is_empty();
+    let deny_all = |r: &Rule| {
+        r.action == Action::Deny
+            && r.source.is_empty()
+            && r.destination.is_empty()
+            && r.protocol.is_none()
+            && r.annotations.is_empty()
+    };
     assert_eq!(pol.ingress.len(), 1);
     assert!(deny_all(&pol.ingress[0]));
     assert_eq!(pol.egress.len(), 2);
     assert!(deny_all(&pol.egress[0]));
     assert_eq!(pol.egress[1].action, Action::Pass);
-    assert_eq!(codes_at(&d).iter().map(|x| (x.0.as_str(), x.1)).collect::<Vec<_>>(), vec![("W0503", "warning"); 3]);
+    assert_eq!(
+        codes_at(&d)
+            .iter()
+            .map(|x| (x.0.as_str(), x.1))
+            .collect::<Vec<_>>(),
+        vec![("W0503", "warning"); 3]
+    );
 }
 
 #[test]
@@ -352,14 +519,28 @@ fn legacy_admin_network_policies() {
     assert_eq!(&*anp.tier, "adminnetworkpolicy");
     assert_eq!(anp.order, Some(600.0));
     assert_eq!(sel(&anp.namespace_selector), Some(canon("all()")));
-    assert_eq!(anp.selector.to_string(), canon("projectcalico.org/orchestrator == 'k8s' && label == 'value'"));
+    assert_eq!(
+        anp.selector.to_string(),
+        canon("projectcalico.org/orchestrator == 'k8s' && label == 'value'")
+    );
     // r1: TCP then UDP; the Pass rule with a named port is dropped (legacy: only Deny fails closed).
-    let got: Vec<_> = anp.ingress.iter().map(|r| (r.action, r.protocol, r.destination.ports.clone())).collect();
+    let got: Vec<_> = anp
+        .ingress
+        .iter()
+        .map(|r| (r.action, r.protocol, r.destination.ports.clone()))
+        .collect();
     assert_eq!(
         got,
-        vec![(Action::Allow, Some(Protocol::TCP), vec![p(80)]), (Action::Allow, Some(Protocol::UDP), vec![range(20, 40)])]
+        vec![
+            (Action::Allow, Some(Protocol::TCP), vec![p(80)]),
+            (Action::Allow, Some(Protocol::UDP), vec![range(20, 40)])
+        ]
     );
-    assert_eq!(anp.egress.len(), 1, "the Deny rule with a nodes peer fails closed");
+    assert_eq!(
+        anp.egress.len(),
+        1,
+        "the Deny rule with a nodes peer fails closed"
+    );
     assert_eq!(anp.egress[0].action, Action::Deny);
     let banp = &c.policies[1];
     assert_eq!(banp.kind, PolicyKind::KubernetesBaselineAdminNetworkPolicy);
@@ -367,7 +548,10 @@ fn legacy_admin_network_policies() {
     assert_eq!(banp.egress[0].destination.nets[0].to_string(), "0.0.0.0/0");
     // Legacy tiers exist.
     let t = c.tier("adminnetworkpolicy").unwrap();
-    assert_eq!((t.order, t.declared, t.default_action), (Some(1000.0), false, tabby_model::TierDefaultAction::Pass));
+    assert_eq!(
+        (t.order, t.declared, t.default_action),
+        (Some(1000.0), false, tabby_model::TierDefaultAction::Pass)
+    );
     let t = c.tier("baselineadminnetworkpolicy").unwrap();
     assert_eq!((t.order, t.declared), (Some(10_000_000.0), false));
 }
@@ -377,21 +561,28 @@ fn cluster_policy_rejections() {
     let cases: &[(&str, &str, (usize, usize))] = &[
         ("  tier: Admn\n  priority: 1\n  subject: {namespaces: {}}\n", "E0510", (6, 9)),
         ("  tier: Admin\n  priority: 1001\n  subject: {namespaces: {}}\n", "E0510", (7, 13)),
-        ("  tier: Admin\n  subject: {}\n", "E0511", (7, 12)),
-        ("  tier: Admin\n  subject: {namespaces: {}}\n  ingress:\n  - action: Allow\n    from: [{namespaces: {}}]\n", "E0512", (9, 13)),
-        ("  tier: Admin\n  subject: {namespaces: {}}\n  ingress:\n  - action: Deny\n    from: [{}]\n", "E0513", (10, 12)),
-        ("  tier: Admin\n  subject: {namespaces: {}}\n  egress:\n  - action: Deny\n    to: [{networks: [10.0.0.1/8]}]\n", "E0515", (10, 22)),
+        ("  tier: Admin\n  priority: 1\n  subject: {}\n", "E0511", (8, 12)),
+        ("  tier: Admin\n  priority: 1\n  subject: {namespaces: {}}\n  ingress:\n  - action: Allow\n    from: [{namespaces: {}}]\n", "E0512", (10, 13)),
+        ("  tier: Admin\n  priority: 1\n  subject: {namespaces: {}}\n  ingress:\n  - action: Deny\n    from: [{}]\n", "E0513", (11, 12)),
+        ("  tier: Admin\n  priority: 1\n  subject: {namespaces: {}}\n  egress:\n  - action: Deny\n    to: [{networks: [10.0.0.1/8]}]\n", "E0515", (11, 22)),
         (
-            "  tier: Admin\n  subject: {namespaces: {}}\n  egress:\n  - action: Deny\n    to: [{namespaces: {}}]\n    protocols: [{tcp: {destinationPort: {number: 0}}}]\n",
+            "  tier: Admin\n  priority: 1\n  subject: {namespaces: {}}\n  egress:\n  - action: Deny\n    to: [{namespaces: {}}]\n    protocols: [{tcp: {destinationPort: {number: 0}}}]\n",
             "E0514",
-            (11, 50),
+            (12, 50),
         ),
     ];
     for (body, code, pos) in cases {
         let (c, d) = lower_str(&format!("{CNP_HEAD}{body}"));
         assert!(c.policies.is_empty(), "{body}");
-        let errs: Vec<_> = codes_at(&d).into_iter().filter(|x| x.1 == "error").collect();
-        assert_eq!(errs, vec![((*code).to_owned(), "error", pos.0, pos.1)], "{body}");
+        let errs: Vec<_> = codes_at(&d)
+            .into_iter()
+            .filter(|x| x.1 == "error")
+            .collect();
+        assert_eq!(
+            errs,
+            vec![((*code).to_owned(), "error", pos.0, pos.1)],
+            "{body}"
+        );
     }
     let (c, d) = lower_str("apiVersion: policy.networking.k8s.io/v1alpha1\nkind: BaselineAdminNetworkPolicy\nmetadata:\n  name: other\nspec:\n  subject: {namespaces: {}}\n");
     assert!(c.policies.is_empty());
@@ -408,14 +599,37 @@ fn pod_workload() {
     assert_eq!((&*w.namespace, &*w.name), ("shop", "web-7d9f-abcde"));
     assert_eq!(w.origin, EndpointOrigin::Pod);
     assert_eq!(w.service_account.as_deref(), Some("default"));
-    assert_eq!(w.ips, vec!["10.0.0.5".parse::<std::net::IpAddr>().unwrap(), "fd00::5".parse().unwrap()]);
+    assert_eq!(
+        w.ips,
+        vec![
+            "10.0.0.5".parse::<std::net::IpAddr>().unwrap(),
+            "fd00::5".parse().unwrap()
+        ]
+    );
     assert_eq!(w.node.as_deref(), Some("node-1"));
     assert!(!w.host_network && w.automount_token);
     assert_eq!(w.orchestrator.as_ref(), "k8s");
-    let ports: Vec<_> = w.ports.iter().map(|p| (p.name.to_string(), p.protocol, p.port)).collect();
-    assert_eq!(ports, vec![("http".into(), Protocol::TCP, 8080), ("metrics".into(), Protocol::TCP, 9090)]);
-    let probes: Vec<_> = w.probes.iter().map(|p| (p.kind.to_string(), p.port)).collect();
-    assert_eq!(probes, vec![("liveness".into(), 8081), ("readiness".into(), 8080)]);
+    let ports: Vec<_> = w
+        .ports
+        .iter()
+        .map(|p| (p.name.to_string(), p.protocol, p.port))
+        .collect();
+    assert_eq!(
+        ports,
+        vec![
+            ("http".into(), Protocol::TCP, 8080),
+            ("metrics".into(), Protocol::TCP, 9090)
+        ]
+    );
+    let probes: Vec<_> = w
+        .probes
+        .iter()
+        .map(|p| (p.kind.to_string(), p.port))
+        .collect();
+    assert_eq!(
+        probes,
+        vec![("liveness".into(), 8081), ("readiness".into(), 8080)]
+    );
 }
 
 #[test]
@@ -433,7 +647,9 @@ fn pod_details_table() {
     assert_eq!(codes_at(&d), vec![("W0504".to_owned(), "warning", 14, 23)]);
     // Finished pods are not endpoints.
     for phase in ["Succeeded", "Failed"] {
-        let (c, d) = lower_str(&format!("{base}  containers: []\nstatus:\n  phase: {phase}\n"));
+        let (c, d) = lower_str(&format!(
+            "{base}  containers: []\nstatus:\n  phase: {phase}\n"
+        ));
         assert!(c.workloads.is_empty());
         assert_eq!(d.iter().map(|x| x.code).collect::<Vec<_>>(), vec!["N0501"]);
     }
@@ -443,7 +659,9 @@ fn pod_details_table() {
     );
     assert_eq!(c.workloads[0].ips.len(), 2);
     // A bad container port is an error.
-    let (c, d) = lower_str(&format!("{base}  containers:\n  - name: c\n    ports: [{{containerPort: 0}}]\n"));
+    let (c, d) = lower_str(&format!(
+        "{base}  containers:\n  - name: c\n    ports: [{{containerPort: 0}}]\n"
+    ));
     assert!(c.workloads.is_empty());
     assert_eq!(codes_at(&d), vec![("E0520".to_owned(), "error", 8, 29)]);
 }
@@ -451,7 +669,11 @@ fn pod_details_table() {
 #[test]
 fn controller_workloads_table() {
     let tpl = "    metadata:\n      labels: {app: x}\n    spec:\n      serviceAccountName: sa\n      containers:\n      - name: c\n        ports: [{name: web, containerPort: 80}]\n";
-    let indent = |s: &str, n: usize| s.lines().map(|l| format!("{}{l}\n", " ".repeat(n))).collect::<String>();
+    let indent = |s: &str, n: usize| {
+        s.lines()
+            .map(|l| format!("{}{l}\n", " ".repeat(n)))
+            .collect::<String>()
+    };
     let cases: Vec<(String, &str, Option<u32>)> = vec![
         (format!("apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: d, namespace: n}}\nspec:\n  replicas: 3\n  selector: {{matchLabels: {{app: x}}}}\n  template:\n{tpl}"), "Deployment", Some(3)),
         (format!("apiVersion: apps/v1\nkind: StatefulSet\nmetadata: {{name: d, namespace: n}}\nspec:\n  selector: {{matchLabels: {{app: x}}}}\n  template:\n{tpl}"), "StatefulSet", Some(1)),
@@ -469,7 +691,15 @@ fn controller_workloads_table() {
         assert!(d.is_empty(), "{kind}: {d:#?}");
         assert_eq!(c.workloads.len(), 1, "{kind}");
         let w = &c.workloads[0];
-        assert_eq!(w.origin, EndpointOrigin::Template { kind: kind.into(), name: "d".into(), replicas }, "{kind}");
+        assert_eq!(
+            w.origin,
+            EndpointOrigin::Template {
+                kind: kind.into(),
+                name: "d".into(),
+                replicas
+            },
+            "{kind}"
+        );
         assert_eq!((&*w.namespace, &*w.name), ("n", "d"));
         assert_eq!(w.labels.get("app").map(|s| &**s), Some("x"), "{kind}");
         assert_eq!(w.service_account.as_deref(), Some("sa"));
@@ -490,11 +720,23 @@ fn kubectl_get_all_dump_keeps_pods_only() {
     let names: Vec<(String, bool)> = c
         .workloads
         .iter()
-        .map(|w| (w.name.to_string(), matches!(w.origin, EndpointOrigin::Template { .. })))
+        .map(|w| {
+            (
+                w.name.to_string(),
+                matches!(w.origin, EndpointOrigin::Template { .. }),
+            )
+        })
         .collect();
     // web: replaced by its pod (owner chain); web-7d9f: owned by a present Deployment;
     // db: its selector matches a pod without owner references; api: no pods, kept.
-    assert_eq!(names, vec![("web-7d9f-abcde".into(), false), ("api".into(), true), ("hand".into(), false)]);
+    assert_eq!(
+        names,
+        vec![
+            ("web-7d9f-abcde".into(), false),
+            ("api".into(), true),
+            ("hand".into(), false)
+        ]
+    );
     assert_eq!(d.iter().filter(|x| x.code == "N0502").count(), 3);
 }
 
@@ -504,17 +746,45 @@ fn namespaces_service_accounts_services() {
     let (c, d): (Cluster, _) = lower_str(yaml);
     assert!(d.is_empty(), "{d:#?}");
     let ns = c.namespace("shop").unwrap();
-    assert_eq!(ns.labels.get("kubernetes.io/metadata.name").map(|s| &**s), Some("shop"));
+    assert_eq!(
+        ns.labels.get("kubernetes.io/metadata.name").map(|s| &**s),
+        Some("shop")
+    );
     assert_eq!(ns.labels.get("team").map(|s| &**s), Some("a"));
-    assert_eq!(c.service_accounts[0].labels.get("role").map(|s| &**s), Some("x"));
+    assert_eq!(
+        c.service_accounts[0].labels.get("role").map(|s| &**s),
+        Some("x")
+    );
     let svc = &c.services[0];
-    assert_eq!(svc.selector.as_ref().and_then(|s| s.get("app")).map(|s| &**s), Some("web"));
+    assert_eq!(
+        svc.selector
+            .as_ref()
+            .and_then(|s| s.get("app"))
+            .map(|s| &**s),
+        Some("web")
+    );
     assert_eq!(svc.cluster_ips.len(), 2);
-    let ports: Vec<_> = svc.ports.iter().map(|p| (p.name.as_deref().map(str::to_owned), p.protocol, p.port, p.target_port.clone())).collect();
+    let ports: Vec<_> = svc
+        .ports
+        .iter()
+        .map(|p| {
+            (
+                p.name.as_deref().map(str::to_owned),
+                p.protocol,
+                p.port,
+                p.target_port.clone(),
+            )
+        })
+        .collect();
     assert_eq!(
         ports,
         vec![
-            (Some("http".into()), Protocol::TCP, 80, Some(PortSpec::Named("http".into()))),
+            (
+                Some("http".into()),
+                Protocol::TCP,
+                80,
+                Some(PortSpec::Named("http".into()))
+            ),
             (None, Protocol::UDP, 53, Some(p(5353))),
             (None, Protocol::TCP, 443, None),
         ]
@@ -534,5 +804,58 @@ fn canonical_selector_text() {
         r#"(projectcalico.org/orchestrator == "k8s" && app == "web" && k in {"a", "b"} && !has(z))"#
     );
     let (pol, _) = one_policy(&format!("{NP_HEAD}  podSelector: {{}}\n"));
-    assert_eq!(pol.selector.to_string(), r#"projectcalico.org/orchestrator == "k8s""#);
+    assert_eq!(
+        pol.selector.to_string(),
+        r#"projectcalico.org/orchestrator == "k8s""#
+    );
+}
+
+#[test]
+fn metadata_is_checked() {
+    let cases: &[(&str, &str, (usize, usize))] = &[
+        ("apiVersion: v1\nkind: Pod\nmetadata:\n  name: Web_1\nspec: {containers: []}\n", "E0204", (4, 9)),
+        ("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: a.b\n", "E0204", (4, 9)),
+        ("apiVersion: v1\nkind: Service\nmetadata:\n  name: 1web\n", "E0204", (4, 9)),
+        ("apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  labels: {app: 'a b'}\nspec: {containers: []}\n", "E0205", (5, 17)),
+        ("apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  labels: {'a b': x}\nspec: {containers: []}\n", "E0205", (5, 12)),
+        (NP_NO_NAME, "E0204", (3, 11)),
+    ];
+    for (yaml, code, pos) in cases {
+        let (c, d) = lower_str(yaml);
+        assert!(
+            c.workloads.is_empty()
+                && c.namespaces.is_empty()
+                && c.services.is_empty()
+                && c.policies.is_empty(),
+            "{yaml}"
+        );
+        assert_eq!(
+            codes_at(&d),
+            vec![((*code).to_owned(), "error", pos.0, pos.1)],
+            "{yaml}"
+        );
+    }
+}
+
+const NP_NO_NAME: &str =
+    "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {}\nspec: {}\n";
+
+#[test]
+fn service_account_turns_token_off_unless_pod_says_otherwise() {
+    let yaml = "apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: quiet, namespace: a}\nautomountServiceAccountToken: false\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: p1, namespace: a}\nspec: {serviceAccountName: quiet, containers: []}\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: p2, namespace: a}\nspec: {serviceAccountName: quiet, automountServiceAccountToken: true, containers: []}\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: p3, namespace: a}\nspec: {containers: []}\n";
+    let (c, d) = lower_str(yaml);
+    assert!(d.is_empty(), "{d:#?}");
+    let tokens: Vec<(&str, bool)> = c
+        .workloads
+        .iter()
+        .map(|w| (&*w.name, w.automount_token))
+        .collect();
+    assert_eq!(tokens, vec![("p1", false), ("p2", true), ("p3", true)]);
+}
+
+#[test]
+fn canonical_cidrs_do_not_warn() {
+    let (pol, d) = one_policy(&format!("{NP_HEAD}  podSelector: {{}}\n  ingress:\n  - from:\n    - ipBlock: {{cidr: 'FD00:0::/64'}}\n"));
+    assert!(d.is_empty(), "{d:#?}");
+    assert_eq!(pol.ingress[0].source.nets[0].to_string(), "fd00::/64");
 }

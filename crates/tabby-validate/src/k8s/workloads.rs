@@ -13,7 +13,7 @@
 use std::net::IpAddr;
 
 use tabby_load::{NodeKind, RawObject};
-use tabby_model::{Cluster, EndpointOrigin, NamedPort, Name, Probe, Protocol, Workload};
+use tabby_model::{Cluster, EndpointOrigin, Name, NamedPort, Probe, Protocol, Workload};
 
 use crate::ctx::{check_port_name, At, Ctx};
 use crate::k8s::codes;
@@ -39,14 +39,20 @@ pub(crate) fn lower_pod(ctx: &mut Ctx, obj: &RawObject, out: &mut Cluster) {
         ctx.note(
             codes::FINISHED_POD,
             &root.key("status").key("phase"),
-            format!("pod `{}` has finished (`{p}`) and is not an endpoint; skipped", obj.name.as_deref().unwrap_or_default()),
+            format!(
+                "pod `{}` has finished (`{p}`) and is not an endpoint; skipped",
+                obj.name.as_deref().unwrap_or_default()
+            ),
             None,
         );
         return;
     }
     let errors_before = ctx.error_count();
     let ips = pod_ips(ctx, &root);
-    let Some(mut w) = from_pod_spec(ctx, obj, &root.key("metadata"), &root.key("spec"), false) else { return };
+    let Some(mut w) = from_pod_spec(ctx, obj, &root.key("metadata"), &root.key("spec"), false)
+    else {
+        return;
+    };
     if ctx.error_count() > errors_before {
         return;
     }
@@ -57,17 +63,29 @@ pub(crate) fn lower_pod(ctx: &mut Ctx, obj: &RawObject, out: &mut Cluster) {
 }
 
 pub(crate) fn lower_controller(ctx: &mut Ctx, obj: &RawObject, out: &mut Cluster) {
-    let Some(path) = template_path(&obj.kind) else { return };
+    let Some(path) = template_path(&obj.kind) else {
+        return;
+    };
     let root = At::root(obj);
     let template = root.join(path.iter().map(|s| (*s).into()).collect());
     let errors_before = ctx.error_count();
-    let Some(mut w) = from_pod_spec(ctx, obj, &template.key("metadata"), &template.key("spec"), true) else { return };
+    let Some(mut w) = from_pod_spec(
+        ctx,
+        obj,
+        &template.key("metadata"),
+        &template.key("spec"),
+        true,
+    ) else {
+        return;
+    };
     if ctx.error_count() > errors_before {
         return;
     }
     let spec = root.key("spec");
     let replicas = match obj.kind.as_str() {
-        "Deployment" | "StatefulSet" | "ReplicaSet" => Some(spec.key("replicas").int().unwrap_or(1)),
+        "Deployment" | "StatefulSet" | "ReplicaSet" => {
+            Some(spec.key("replicas").int().unwrap_or(1))
+        }
         "Job" => Some(spec.key("parallelism").int().unwrap_or(1)),
         _ => None,
     }
@@ -83,7 +101,13 @@ pub(crate) fn lower_controller(ctx: &mut Ctx, obj: &RawObject, out: &mut Cluster
 }
 
 /// What pods and templates share: labels, service account, ports, probes, node.
-fn from_pod_spec(ctx: &mut Ctx, obj: &RawObject, meta: &At<'_>, spec: &At<'_>, template: bool) -> Option<Workload> {
+fn from_pod_spec(
+    ctx: &mut Ctx,
+    obj: &RawObject,
+    meta: &At<'_>,
+    spec: &At<'_>,
+    template: bool,
+) -> Option<Workload> {
     let namespace: Name = obj.namespace.as_deref().unwrap_or("default").into();
     let labels = super::label_map(ctx, &meta.key("labels"), template);
     let service_account = spec
@@ -96,12 +120,22 @@ fn from_pod_spec(ctx: &mut Ctx, obj: &RawObject, meta: &At<'_>, spec: &At<'_>, t
     let mut probes = Vec::new();
     for cat in spec.key("containers").items() {
         let own = container_ports(ctx, &cat);
-        for (kind, key) in [("liveness", "livenessProbe"), ("readiness", "readinessProbe"), ("startup", "startupProbe")] {
+        for (kind, key) in [
+            ("liveness", "livenessProbe"),
+            ("readiness", "readinessProbe"),
+            ("startup", "startupProbe"),
+        ] {
             if let Some(p) = probe(ctx, &cat.key(key), kind, &own) {
                 probes.push(p);
             }
         }
-        ports.extend(own.into_iter().filter_map(|(name, p)| name.map(|name| NamedPort { name, protocol: p.1, port: p.0 })));
+        ports.extend(own.into_iter().filter_map(|(name, p)| {
+            name.map(|name| NamedPort {
+                name,
+                protocol: p.1,
+                port: p.0,
+            })
+        }));
     }
     Some(Workload {
         namespace,
@@ -112,9 +146,16 @@ fn from_pod_spec(ctx: &mut Ctx, obj: &RawObject, meta: &At<'_>, spec: &At<'_>, t
         ips: Vec::new(),
         ports,
         probes,
-        node: spec.key("nodeName").str().filter(|s| !s.is_empty()).map(Name::from),
+        node: spec
+            .key("nodeName")
+            .str()
+            .filter(|s| !s.is_empty())
+            .map(Name::from),
         host_network: spec.key("hostNetwork").bool().unwrap_or(false),
-        automount_token: spec.key("automountServiceAccountToken").bool().unwrap_or(true),
+        automount_token: spec
+            .key("automountServiceAccountToken")
+            .bool()
+            .unwrap_or(true),
         profiles: Vec::new(),
         orchestrator: "k8s".into(),
         loc: Some(obj.loc()),
@@ -132,7 +173,10 @@ fn container_ports(ctx: &mut Ctx, cat: &At<'_>) -> Vec<(Option<Name>, (u16, Prot
                 ctx.error::<()>(
                     codes::CONTAINER_PORT,
                     &port_at,
-                    format!("{}: container port must be a whole number from 1 to 65535", port_at.field()),
+                    format!(
+                        "{}: container port must be a whole number from 1 to 65535",
+                        port_at.field()
+                    ),
                     None,
                 );
                 continue;
@@ -148,7 +192,12 @@ fn container_ports(ctx: &mut Ctx, cat: &At<'_>) -> Vec<(Option<Name>, (u16, Prot
                     Some(m) => format!("did you mean `{m}`?"),
                     None => "use `TCP`, `UDP` or `SCTP`".to_owned(),
                 };
-                ctx.error::<()>(codes::CONTAINER_PORT, &proto_at, format!("{}: unsupported protocol `{s}`", proto_at.field()), Some(help));
+                ctx.error::<()>(
+                    codes::CONTAINER_PORT,
+                    &proto_at,
+                    format!("{}: unsupported protocol `{s}`", proto_at.field()),
+                    Some(help),
+                );
                 continue;
             }
         };
@@ -158,7 +207,12 @@ fn container_ports(ctx: &mut Ctx, cat: &At<'_>) -> Vec<(Option<Name>, (u16, Prot
             Some(n) => match check_port_name(n) {
                 Ok(()) => Some(Name::from(n)),
                 Err(m) => {
-                    ctx.error::<()>(codes::CONTAINER_PORT, &name_at, format!("{}: {m}", name_at.field()), None);
+                    ctx.error::<()>(
+                        codes::CONTAINER_PORT,
+                        &name_at,
+                        format!("{}: {m}", name_at.field()),
+                        None,
+                    );
                     continue;
                 }
             },
@@ -170,7 +224,12 @@ fn container_ports(ctx: &mut Ctx, cat: &At<'_>) -> Vec<(Option<Name>, (u16, Prot
 
 /// A probe the kubelet sends over the network (`httpGet`, `tcpSocket`, `grpc`); `exec`
 /// probes run inside the container and need no network access.
-fn probe(ctx: &mut Ctx, at: &At<'_>, kind: &str, own: &[(Option<Name>, (u16, Protocol))]) -> Option<Probe> {
+fn probe(
+    ctx: &mut Ctx,
+    at: &At<'_>,
+    kind: &str,
+    own: &[(Option<Name>, (u16, Protocol))],
+) -> Option<Probe> {
     if !at.present() {
         return None;
     }
@@ -186,13 +245,18 @@ fn probe(ctx: &mut Ctx, at: &At<'_>, kind: &str, own: &[(Option<Name>, (u16, Pro
                 return ctx.error(
                     codes::CONTAINER_PORT,
                     &port_at,
-                    format!("{}: probe port must be a whole number from 1 to 65535", port_at.field()),
+                    format!(
+                        "{}: probe port must be a whole number from 1 to 65535",
+                        port_at.field()
+                    ),
                     None,
                 )
             }
         },
         Some(NodeKind::Str(name)) => {
-            let found = own.iter().find(|(n, _)| n.as_deref() == Some(name.as_str()));
+            let found = own
+                .iter()
+                .find(|(n, _)| n.as_deref() == Some(name.as_str()));
             match found {
                 Some((_, (p, _))) => *p,
                 None => {
@@ -238,7 +302,10 @@ fn pod_ips(ctx: &mut Ctx, root: &At<'_>) -> Vec<IpAddr> {
         for key in [ANNOTATION_POD_IPS, ANNOTATION_POD_IP] {
             let a = ann.key(key);
             if let Some(s) = a.str().filter(|s| !s.is_empty()) {
-                texts = s.split(',').map(|t| (t.trim().to_owned(), a.clone())).collect();
+                texts = s
+                    .split(',')
+                    .map(|t| (t.trim().to_owned(), a.clone()))
+                    .collect();
                 break;
             }
         }

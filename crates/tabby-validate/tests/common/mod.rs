@@ -6,7 +6,11 @@
 //! must be unique in the fixture; the harness checks that.
 
 #![allow(dead_code, reason = "each test binary uses part of the harness")]
-#![allow(clippy::panic, clippy::indexing_slicing, reason = "a test harness reports mismatches by panicking")]
+#![allow(
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "a test harness reports mismatches by panicking"
+)]
 
 use tabby_diag::{Diagnostic, Severity};
 use tabby_load::{load_str, LoadOptions};

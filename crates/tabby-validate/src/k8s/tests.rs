@@ -859,3 +859,16 @@ fn canonical_cidrs_do_not_warn() {
     assert!(d.is_empty(), "{d:#?}");
     assert_eq!(pol.ingress[0].source.nets[0].to_string(), "fd00::/64");
 }
+
+#[test]
+fn codes_are_unique_and_documented() {
+    let doc = include_str!("../../../../docs/diagnostics-k8s.md");
+    let mut seen = std::collections::BTreeSet::new();
+    for (code, summary) in super::codes::ALL {
+        assert!(seen.insert(*code), "{code} listed twice");
+        assert!(
+            doc.contains(&format!("### {code}: {summary}")),
+            "{code}: `### {code}: {summary}` in the docs"
+        );
+    }
+}

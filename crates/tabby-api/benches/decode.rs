@@ -42,7 +42,7 @@ fn decode(b: Bencher) {
         .bench_values(|docs| {
             docs.into_iter()
                 .map(|d| decode_resource(Kind::NetworkPolicy, d).unwrap())
-                .count()
+                .collect::<Vec<_>>()
         });
 }
 
@@ -51,6 +51,9 @@ fn encode(b: Bencher) {
     let res: Vec<_> = (0..N)
         .map(|i| decode_resource(Kind::NetworkPolicy, policy(i)).unwrap())
         .collect();
-    b.counter(ItemsCount::new(N))
-        .bench(|| res.iter().map(|r| serde_json::to_value(r).unwrap()).count());
+    b.counter(ItemsCount::new(N)).bench(|| {
+        res.iter()
+            .map(|r| serde_json::to_value(r).unwrap())
+            .collect::<Vec<_>>()
+    });
 }

@@ -20,15 +20,23 @@ const NAMESPACES: usize = 50;
 const POLICIES: usize = 1_000;
 const FLOWS: usize = 10_000;
 
-fn cluster() -> &'static Cluster {
-    static C: OnceLock<Cluster> = OnceLock::new();
-    C.get_or_init(|| gen::synthetic_cluster(PODS, NAMESPACES, POLICIES, 1))
+/// `realistic`: 5% GlobalNetworkPolicies (the default mix);
+/// `gnp-heavy`: 20% GlobalNetworkPolicies selecting large parts of the cluster.
+const MIXES: [&str; 2] = ["realistic", "gnp-heavy"];
+
+fn cluster(mix: &str) -> &'static Cluster {
+    static C: [OnceLock<Cluster>; 2] = [OnceLock::new(), OnceLock::new()];
+    let heavy = mix == "gnp-heavy";
+    C[usize::from(heavy)].get_or_init(|| {
+        gen::synthetic_cluster_mix(PODS, NAMESPACES, POLICIES, 1, if heavy { 20 } else { 5 })
+    })
 }
 
-fn setup() -> &'static (Engine, Vec<Flow>) {
-    static E: OnceLock<(Engine, Vec<Flow>)> = OnceLock::new();
-    E.get_or_init(|| {
-        let c = cluster();
+fn setup(mix: &str) -> &'static (Engine, Vec<Flow>) {
+    static E: [OnceLock<(Engine, Vec<Flow>)>; 2] = [OnceLock::new(), OnceLock::new()];
+    E[usize::from(mix == "gnp-heavy")].get_or_init(|| {
+        let c = cluster(mix);
+        eprintln!("\n[{mix}]");
         let e = Engine::new(c, EngineOptions::default());
         let (groups, classes, intervals) = e.index_stats();
         eprintln!(
@@ -41,6 +49,28 @@ fn setup() -> &'static (Engine, Vec<Flow>) {
             intervals,
             e.program_count()
         );
+        for dir in [tabby_model::Direction::Ingress, tabby_model::Direction::Egress] {
+            let (mut pols, mut rules, mut n) = (0usize, 0usize, 0usize);
+            for ep in e.endpoints() {
+                if let Some(p) = e.resolve(ep.id, dir, tabby_eval::View::Enforced) {
+                    n += 1;
+                    for t in &p.tiers {
+                        pols += t.policies.len();
+                        rules += t
+                            .policies
+                            .iter()
+                            .filter_map(|id| e.policy(*id))
+                            .map(|pe| pe.rules(dir).len())
+                            .sum::<usize>();
+                    }
+                }
+            }
+            eprintln!(
+                "{dir}: {:.1} applicable policies and {:.1} rules per endpoint on average",
+                pols as f64 / n.max(1) as f64,
+                rules as f64 / n.max(1) as f64
+            );
+        }
         let flows = gen::synthetic_flows(c, FLOWS, 2);
         let allowed = flows.iter().filter(|f| e.decide(f).allowed).count();
         eprintln!("flows: {FLOWS}, allowed: {allowed}");
@@ -53,35 +83,31 @@ fn main() {
 }
 
 /// Decisions per second, no trace (10,000 flows per iteration).
-#[divan::bench]
-fn decide(bencher: Bencher) {
-    let (engine, flows) = setup();
-    bencher
-        .counter(ItemsCount::new(flows.len()))
-        .bench(|| {
-            for f in flows {
-                black_box(engine.decide(black_box(f)));
-            }
-        });
+#[divan::bench(args = MIXES)]
+fn decide(bencher: Bencher, mix: &str) {
+    let (engine, flows) = setup(mix);
+    bencher.counter(ItemsCount::new(flows.len())).bench(|| {
+        for f in flows {
+            black_box(engine.decide(black_box(f)));
+        }
+    });
 }
 
 /// Traced decisions (allocates: builds the explanation).
-#[divan::bench(sample_count = 10)]
-fn trace(bencher: Bencher) {
-    let (engine, flows) = setup();
+#[divan::bench(sample_count = 10, args = MIXES)]
+fn trace(bencher: Bencher, mix: &str) {
+    let (engine, flows) = setup(mix);
     let some = &flows[..1_000];
-    bencher
-        .counter(ItemsCount::new(some.len()))
-        .bench(|| {
-            for f in some {
-                black_box(engine.trace(black_box(f)));
-            }
-        });
+    bencher.counter(ItemsCount::new(some.len())).bench(|| {
+        for f in some {
+            black_box(engine.trace(black_box(f)));
+        }
+    });
 }
 
 /// Building the engine from the cluster.
-#[divan::bench(sample_count = 3, sample_size = 1)]
-fn engine_new(bencher: Bencher) {
-    let c = cluster();
+#[divan::bench(sample_count = 3, sample_size = 1, args = MIXES)]
+fn engine_new(bencher: Bencher, mix: &str) {
+    let c = cluster(mix);
     bencher.bench(|| Engine::new(black_box(c), EngineOptions::default()));
 }

@@ -47,6 +47,12 @@ impl BitSet {
         }
     }
 
+    /// The raw words (bit `i` is bit `i % 64` of word `i / 64`).
+    #[inline]
+    pub fn words(&self) -> &[u64] {
+        &self.words
+    }
+
     pub fn is_empty(&self) -> bool {
         self.words.iter().all(|w| *w == 0)
     }
@@ -64,6 +70,14 @@ impl BitSet {
             })
         })
     }
+}
+
+/// Bit `bit` of raw words.
+#[inline]
+pub fn test_bit(words: &[u64], bit: usize) -> bool {
+    words
+        .get(bit / 64)
+        .is_some_and(|w| (w >> (bit % 64)) & 1 == 1)
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@ use crate::eval::{Failsafes, NoRecord, SideVerdict, Walk};
 use crate::flow::Flow;
 use crate::ipindex::IpIndex;
 use crate::lower;
-use crate::matching::{is_v6, FlowCtx};
+use crate::matching::{is_v6, FlowCtx, Quick};
 use crate::resolve::{
     self, PolicyEntry, ProfileEntry, ProfileId, Program, ProgramId, ProgramStore, TierIdx,
     TierInfo, View,
@@ -107,6 +107,45 @@ pub struct Engine {
     pub(crate) endpoint_programs: Vec<Option<[ProgramId; 4]>>,
     pub(crate) workload_by_name: HashMap<(Name, Name), EndpointId>,
     pub(crate) hep_by_name: HashMap<Name, EndpointId>,
+    pub(crate) flat: FlatRules,
+}
+
+/// Every compiled rule in one contiguous arena, with its [`Quick`] header, so the
+/// fast path walks small contiguous memory.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct FlatRules {
+    pub quick: Vec<Quick>,
+    pub full: Vec<rules::CompiledRule>,
+    /// Per policy: (start, len) of its ingress and egress rules.
+    pub policies: Vec<[(u32, u32); 2]>,
+    /// Per profile: same.
+    pub profiles: Vec<[(u32, u32); 2]>,
+}
+
+impl FlatRules {
+    fn push(&mut self, rules: &[rules::CompiledRule]) -> (u32, u32) {
+        let start = self.full.len() as u32;
+        for r in rules {
+            self.quick.push(Quick::of(r));
+            self.full.push(r.clone());
+        }
+        (start, rules.len() as u32)
+    }
+
+    fn build(policies: &[PolicyEntry], profiles: &[ProfileEntry]) -> FlatRules {
+        let mut f = FlatRules::default();
+        for p in policies {
+            let i = f.push(&p.ingress);
+            let e = f.push(&p.egress);
+            f.policies.push([i, e]);
+        }
+        for p in profiles {
+            let i = f.push(&p.ingress);
+            let e = f.push(&p.egress);
+            f.profiles.push([i, e]);
+        }
+        f
+    }
 }
 
 fn allow_all() -> Vec<Rule> {
@@ -130,6 +169,7 @@ impl Engine {
             endpoint_programs: Vec::new(),
             workload_by_name: HashMap::new(),
             hep_by_name: HashMap::new(),
+            flat: FlatRules::default(),
         };
         e.rebuild();
         e
@@ -321,6 +361,7 @@ impl Engine {
             .filter(|e| e.kind == EndpointKind::Host)
             .map(|e| (e.name.clone(), e.id))
             .collect();
+        self.flat = FlatRules::build(&policies, &profiles);
         self.policies = policies;
         self.profiles = profiles;
         self.programs = store;
@@ -428,17 +469,22 @@ impl Engine {
         Walk {
             policies: &self.policies,
             profiles: &self.profiles,
+            flat: &self.flat,
             ipindex: &self.ipindex,
             failsafes: &self.options.failsafes,
         }
     }
 
-    pub(crate) fn flow_ctx<'a>(&self, flow: &'a Flow) -> FlowCtx<'a> {
+    pub(crate) fn flow_ctx<'a>(&'a self, flow: &'a Flow) -> FlowCtx<'a> {
+        let src = self.ipindex.lookup(flow.src_ip);
+        let dst = self.ipindex.lookup(flow.dst_ip);
         FlowCtx {
             flow,
             v6: is_v6(flow),
-            src: self.ipindex.lookup(flow.src_ip),
-            dst: self.ipindex.lookup(flow.dst_ip),
+            src,
+            dst,
+            src_bits: self.ipindex.bits(src.class),
+            dst_bits: self.ipindex.bits(dst.class),
         }
     }
 

@@ -139,11 +139,25 @@ fn port_rule(rng: &mut Rng, action: Action) -> Rule {
 }
 
 /// A cluster with `pods` workloads spread over `namespaces` namespaces, and
-/// `policies` policies: ~55% Calico NetworkPolicies, ~20% Kubernetes-shaped
-/// NetworkPolicies, ~20% GlobalNetworkPolicies in two extra tiers (Pass and
-/// Deny default actions), ~5% staged. Also one host endpoint per 50 pods and a
-/// few network sets.
+/// `policies` policies in a realistic mix: ~70% Calico NetworkPolicies and ~20%
+/// Kubernetes-shaped NetworkPolicies (each selecting one app in one namespace),
+/// ~5% GlobalNetworkPolicies in two extra tiers (Pass and Deny default actions,
+/// selecting one app tier in the namespaces of one team), ~5% staged. Also one
+/// host endpoint per 50 pods and a few network sets.
 pub fn synthetic_cluster(pods: usize, namespaces: usize, policies: usize, seed: u64) -> Cluster {
+    synthetic_cluster_mix(pods, namespaces, policies, seed, 5)
+}
+
+/// Like [`synthetic_cluster`] with `gnp_percent`% GlobalNetworkPolicies (taken
+/// from the Calico NetworkPolicy share). A high share is a stress test: every
+/// GNP selects a third of all pods in a third to all of the namespaces.
+pub fn synthetic_cluster_mix(
+    pods: usize,
+    namespaces: usize,
+    policies: usize,
+    seed: u64,
+    gnp_percent: usize,
+) -> Cluster {
     let mut rng = Rng::new(seed);
     let namespaces = namespaces.max(1);
     let mut c = Cluster::default();
@@ -260,7 +274,8 @@ pub fn synthetic_cluster(pods: usize, namespaces: usize, policies: usize, seed: 
         let ns = format!("ns-{}", rng.below(namespaces));
         let app = rng.below(APPS_PER_NS);
         let peer = rng.below(APPS_PER_NS);
-        let p = if roll < 55 {
+        let gnp = gnp_percent.min(75);
+        let p = if roll < 75 - gnp {
             // Calico NetworkPolicy in the default tier.
             let mut p = policy(
                 PolicyKind::NetworkPolicy,
@@ -298,7 +313,7 @@ pub fn synthetic_cluster(pods: usize, namespaces: usize, policies: usize, seed: 
                 p.egress.push(r);
             }
             p
-        } else if roll < 75 {
+        } else if roll < 95 - gnp {
             // Kubernetes NetworkPolicy, as converted.
             let mut p = policy(
                 PolicyKind::KubernetesNetworkPolicy,
@@ -343,10 +358,13 @@ pub fn synthetic_cluster(pods: usize, namespaces: usize, policies: usize, seed: 
             );
             p.order = Some((rng.below(20) * 10) as f64);
             p.selector = sel(&format!("tier == \"{}\"", at(&tiers_of_app, rng.below(3))));
-            if rng.chance(50) {
-                p.namespace_selector =
-                    Some(sel(&format!("env == \"{}\"", at(&envs, rng.below(3)))));
-            }
+            p.namespace_selector = Some(sel(&if gnp_percent <= 10 {
+                format!("team == \"{}\"", at(&teams, rng.below(5)))
+            } else if rng.chance(50) {
+                format!("env == \"{}\"", at(&envs, rng.below(3)))
+            } else {
+                "all()".to_owned()
+            }));
             p.types = Types {
                 ingress: true,
                 egress: true,

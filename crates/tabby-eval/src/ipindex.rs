@@ -20,17 +20,18 @@ use crate::selectors::{MatchIndex, SelId};
 
 const NO_OWNER: u32 = u32::MAX;
 
+/// Interval table; IPv4 uses `u32` keys so the hot search touches a quarter of the memory.
 #[derive(Debug, Clone, Default)]
-struct Table {
+struct Table<K> {
     /// Interval start addresses, ascending; `starts[0] == 0`.
-    starts: Vec<u128>,
+    starts: Vec<K>,
     class: Vec<u32>,
     owner: Vec<u32>,
 }
 
-impl Table {
+impl<K: Copy + Ord> Table<K> {
     #[inline]
-    fn lookup(&self, addr: u128) -> (u32, u32) {
+    fn lookup(&self, addr: K) -> (u32, u32) {
         let i = self.starts.partition_point(|s| *s <= addr);
         let i = i.saturating_sub(1);
         (
@@ -50,8 +51,8 @@ pub struct PeerClass {
 /// The address → peer class index.
 #[derive(Debug, Clone, Default)]
 pub struct IpIndex {
-    v4: Table,
-    v6: Table,
+    v4: Table<u32>,
+    v6: Table<u128>,
     classes: Vec<BitSet>,
 }
 
@@ -90,7 +91,7 @@ impl IpIndex {
                 }
             }
             events.sort_unstable();
-            let mut table = Table {
+            let mut table: Table<u128> = Table {
                 starts: vec![0],
                 class: vec![0],
                 owner: vec![NO_OWNER],
@@ -149,7 +150,15 @@ impl IpIndex {
             if v6 {
                 idx.v6 = table;
             } else {
-                idx.v4 = table;
+                idx.v4 = Table {
+                    starts: table
+                        .starts
+                        .iter()
+                        .map(|s| u32::try_from(*s).unwrap_or(u32::MAX))
+                        .collect(),
+                    class: table.class,
+                    owner: table.owner,
+                };
             }
         }
         idx
@@ -159,7 +168,7 @@ impl IpIndex {
     #[inline]
     pub fn lookup(&self, ip: IpAddr) -> PeerClass {
         let (class, owner) = match ip {
-            IpAddr::V4(a) => self.v4.lookup(u128::from(u32::from(a))),
+            IpAddr::V4(a) => self.v4.lookup(u32::from(a)),
             IpAddr::V6(a) => self.v6.lookup(u128::from(a)),
         };
         PeerClass {
@@ -174,6 +183,12 @@ impl IpIndex {
         self.classes
             .get(class as usize)
             .is_some_and(|b| b.contains(sel.index()))
+    }
+
+    /// The selector bits of a class.
+    #[inline]
+    pub fn bits(&self, class: u32) -> &[u64] {
+        self.classes.get(class as usize).map_or(&[], |b| b.words())
     }
 
     pub fn class_count(&self) -> usize {

@@ -51,6 +51,74 @@ pub struct FlowCtx<'a> {
     pub v6: bool,
     pub src: PeerClass,
     pub dst: PeerClass,
+    /// Selector bits of the source and destination classes.
+    pub src_bits: &'a [u64],
+    pub dst_bits: &'a [u64],
+}
+
+/// The cheap, contiguous part of a rule checked first on the fast path: family,
+/// protocol and the four selector bits. `slow` says the rule has other criteria
+/// (nets, ports, ICMP, services, domains, notProtocol) left to check in full.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Quick {
+    pub action: tabby_model::Action,
+    pub index: u32,
+    pub v4: bool,
+    pub v6: bool,
+    /// 0 = any protocol.
+    pub protocol: u8,
+    /// SelIds, [`Quick::NONE`] when absent.
+    pub src_sel: u32,
+    pub src_not: u32,
+    pub dst_sel: u32,
+    pub dst_not: u32,
+    pub slow: bool,
+}
+
+impl Quick {
+    pub const NONE: u32 = u32::MAX;
+
+    pub fn of(r: &CompiledRule) -> Quick {
+        let side_slow = |s: &CompiledSide| {
+            !s.nets.is_empty()
+                || !s.not_nets.is_empty()
+                || !s.ports.is_empty()
+                || !s.not_ports.is_empty()
+                || s.services.is_some()
+                || !s.domains.is_empty()
+        };
+        Quick {
+            action: r.action,
+            index: r.index,
+            v4: r.v4,
+            v6: r.v6,
+            protocol: r.protocol.unwrap_or(0),
+            src_sel: r.src.selector.map_or(Self::NONE, |s| s.0),
+            src_not: r.src.not_selector.map_or(Self::NONE, |s| s.0),
+            dst_sel: r.dst.selector.map_or(Self::NONE, |s| s.0),
+            dst_not: r.dst.not_selector.map_or(Self::NONE, |s| s.0),
+            // Protocol 0 never occurs in valid input; treat it as "slow" to stay exact.
+            slow: r.protocol == Some(0)
+                || r.not_protocol.is_some()
+                || r.icmp.is_some()
+                || r.not_icmp.is_some()
+                || side_slow(&r.src)
+                || side_slow(&r.dst),
+        }
+    }
+
+    /// The quick criteria hold. With `!slow`, this is the whole rule.
+    #[inline]
+    pub fn passes(&self, ctx: &FlowCtx<'_>) -> bool {
+        use crate::bitset::test_bit;
+        let has = |bits: &[u64], s: u32| test_bit(bits, s as usize);
+        (if ctx.v6 { self.v6 } else { self.v4 })
+            && (self.protocol == 0 || self.protocol == ctx.flow.protocol.0)
+            && (self.src_sel == Self::NONE || has(ctx.src_bits, self.src_sel))
+            && (self.dst_sel == Self::NONE || has(ctx.dst_bits, self.dst_sel))
+            && (self.src_not == Self::NONE || !has(ctx.src_bits, self.src_not))
+            && (self.dst_not == Self::NONE || !has(ctx.dst_bits, self.dst_not))
+    }
 }
 
 fn icmp_eq(m: &IcmpMatch, flow: &Flow) -> bool {

@@ -287,6 +287,8 @@ struct TraceRec<'a> {
 }
 
 impl Recorder for TraceRec<'_> {
+    const EXPLAIN: bool = true;
+
     fn failsafe(&mut self, hit: bool) {
         self.side.failsafe = Some(hit);
     }

@@ -16,7 +16,9 @@ fn fingerprint(e: &Engine, c: &Cluster) -> Vec<String> {
     for ep in e.endpoints() {
         for dir in [Direction::Ingress, Direction::Egress] {
             for view in [View::Enforced, View::Pending] {
-                let Some(p) = e.resolve(ep.id, dir, view) else { continue };
+                let Some(p) = e.resolve(ep.id, dir, view) else {
+                    continue;
+                };
                 let tiers: Vec<String> = p
                     .tiers
                     .iter()
@@ -29,7 +31,11 @@ fn fingerprint(e: &Engine, c: &Cluster) -> Vec<String> {
                         format!("{}:{}", e.tier(t.tier).unwrap().name, names.join(","))
                     })
                     .collect();
-                out.push(format!("{} {dir} {view:?} {}", ep.display_name(), tiers.join(" | ")));
+                out.push(format!(
+                    "{} {dir} {view:?} {}",
+                    ep.display_name(),
+                    tiers.join(" | ")
+                ));
             }
         }
     }
@@ -48,24 +54,38 @@ fn updates_equal_full_rebuild() {
     );
     e.upsert_policy(p.clone());
     c.policies.push(p.clone());
-    assert_eq!(fingerprint(&e, &c), fingerprint(&Engine::new(&c, EngineOptions::default()), &c));
+    assert_eq!(
+        fingerprint(&e, &c),
+        fingerprint(&Engine::new(&c, EngineOptions::default()), &c)
+    );
 
     // 2. Replace it (same kind/ns/name) with a different one.
     let mut p2 = p.clone();
     p2.ingress = vec![rule(Action::Deny)];
     e.upsert_policy(p2.clone());
     *c.policies.last_mut().unwrap() = p2;
-    assert_eq!(fingerprint(&e, &c), fingerprint(&Engine::new(&c, EngineOptions::default()), &c));
+    assert_eq!(
+        fingerprint(&e, &c),
+        fingerprint(&Engine::new(&c, EngineOptions::default()), &c)
+    );
 
     // 3. Remove an existing generated policy.
     let victim = c.policies[3].clone();
     assert!(e.remove_policy(victim.kind, victim.namespace.as_deref(), &victim.name));
     c.policies.remove(3);
     assert!(!e.remove_policy(PolicyKind::NetworkPolicy, Some("nope"), "nope"));
-    assert_eq!(fingerprint(&e, &c), fingerprint(&Engine::new(&c, EngineOptions::default()), &c));
+    assert_eq!(
+        fingerprint(&e, &c),
+        fingerprint(&Engine::new(&c, EngineOptions::default()), &c)
+    );
 
     // 4. Add a workload with a new label set, change one, remove one.
-    let w = mk_pod("ns-2", "fresh", &[("app", "app-1"), ("tier", "db"), ("new", "label")], "10.244.200.1");
+    let w = mk_pod(
+        "ns-2",
+        "fresh",
+        &[("app", "app-1"), ("tier", "db"), ("new", "label")],
+        "10.244.200.1",
+    );
     e.upsert_workload(w.clone());
     c.workloads.push(w);
     let mut changed = c.workloads[5].clone();
@@ -74,7 +94,10 @@ fn updates_equal_full_rebuild() {
     c.workloads[5] = changed;
     let gone = c.workloads.remove(7);
     assert!(e.remove_workload(&gone.namespace, &gone.name));
-    assert_eq!(fingerprint(&e, &c), fingerprint(&Engine::new(&c, EngineOptions::default()), &c));
+    assert_eq!(
+        fingerprint(&e, &c),
+        fingerprint(&Engine::new(&c, EngineOptions::default()), &c)
+    );
     // The selector table only grows by the new selectors; no full re-match happened
     // (checked indirectly: the engine still answers like a fresh one).
     assert!(e.selectors().len() >= Engine::new(&c, EngineOptions::default()).selectors().len());

@@ -40,8 +40,14 @@ fn pod_labels(c: &Cluster, w: &Workload) -> Labels {
             l.insert(format!("pcns.{k}"), v.to_string());
         }
     }
-    l.insert("pcns.kubernetes.io/metadata.name".into(), w.namespace.to_string());
-    l.insert("pcns.projectcalico.org/name".into(), w.namespace.to_string());
+    l.insert(
+        "pcns.kubernetes.io/metadata.name".into(),
+        w.namespace.to_string(),
+    );
+    l.insert(
+        "pcns.projectcalico.org/name".into(),
+        w.namespace.to_string(),
+    );
     if let Some(sa) = &w.service_account {
         if let Some(s) = c
             .service_accounts
@@ -59,8 +65,14 @@ fn pod_labels(c: &Cluster, w: &Workload) -> Labels {
             l.insert(k.to_string(), v.to_string());
         }
     }
-    l.insert("projectcalico.org/namespace".into(), w.namespace.to_string());
-    l.insert("projectcalico.org/orchestrator".into(), w.orchestrator.to_string());
+    l.insert(
+        "projectcalico.org/namespace".into(),
+        w.namespace.to_string(),
+    );
+    l.insert(
+        "projectcalico.org/orchestrator".into(),
+        w.orchestrator.to_string(),
+    );
     if let Some(sa) = &w.service_account {
         l.insert("projectcalico.org/serviceaccount".into(), sa.to_string());
     }
@@ -86,8 +98,16 @@ fn entities(c: &Cluster) -> Vec<Ent> {
     for h in &c.host_endpoints {
         out.push(Ent {
             namespace: None,
-            labels: h.labels.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
-            ips: h.expected_ips.iter().map(|i| ipnet::IpNet::from(*i)).collect(),
+            labels: h
+                .labels
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            ips: h
+                .expected_ips
+                .iter()
+                .map(|i| ipnet::IpNet::from(*i))
+                .collect(),
             ports: h.ports.clone(),
             profiles: Some(h.profiles.iter().map(ToString::to_string).collect()),
             is_host: true,
@@ -184,23 +204,28 @@ fn positive(er: &EntityRule, policy_ns: Option<&str>, e: &Ent) -> Option<bool> {
     let has_sel = er.selector.is_some() || er.service_accounts.is_some();
     let ns_part: Option<bool> = match (&er.namespace_selector, policy_ns) {
         (Some(s), _) => Some(ns_sel_matches(s, e)),
-        (None, Some(ns)) if has_sel || er.not_selector.is_some() => {
-            Some(e.labels.get("projectcalico.org/namespace").map(String::as_str) == Some(ns))
-        }
+        (None, Some(ns)) if has_sel || er.not_selector.is_some() => Some(
+            e.labels
+                .get("projectcalico.org/namespace")
+                .map(String::as_str)
+                == Some(ns),
+        ),
         _ => None,
     };
-    let sa_part = er.service_accounts.as_ref().map(|sa: &ServiceAccountMatch| {
-        let by_name = sa.names.is_empty()
-            || e
-                .labels
-                .get("projectcalico.org/serviceaccount")
-                .is_some_and(|v| sa.names.iter().any(|n| **n == **v));
-        let by_sel = sa
-            .selector
-            .as_ref()
-            .is_none_or(|s| s.matches(&view(&e.labels, "pcsa.")));
-        by_name && by_sel
-    });
+    let sa_part = er
+        .service_accounts
+        .as_ref()
+        .map(|sa: &ServiceAccountMatch| {
+            let by_name = sa.names.is_empty()
+                || e.labels
+                    .get("projectcalico.org/serviceaccount")
+                    .is_some_and(|v| sa.names.iter().any(|n| **n == **v));
+            let by_sel = sa
+                .selector
+                .as_ref()
+                .is_none_or(|s| s.matches(&view(&e.labels, "pcsa.")));
+            by_name && by_sel
+        });
     let sel_part = er.selector.as_ref().map(|s| s.matches(&e.labels));
     let parts = [ns_part, sa_part, sel_part];
     if parts.iter().all(Option::is_none) {
@@ -208,7 +233,12 @@ fn positive(er: &EntityRule, policy_ns: Option<&str>, e: &Ent) -> Option<bool> {
     }
     let pos = parts.iter().flatten().all(|b| *b);
     // Fold notSelector.
-    Some(pos && !er.not_selector.as_ref().is_some_and(|n| n.matches(&e.labels)))
+    Some(
+        pos && !er
+            .not_selector
+            .as_ref()
+            .is_some_and(|n| n.matches(&e.labels)),
+    )
 }
 
 fn covers(e: &Ent, ip: IpAddr) -> bool {
@@ -279,8 +309,23 @@ fn rule_matches(r: &Rule, policy_ns: Option<&str>, flow: &Flow, ents: &[Ent]) ->
     if r.protocol.is_some_and(|p| p != flow.protocol) || r.not_protocol == Some(flow.protocol) {
         return false;
     }
-    side_ok(&r.source, r, policy_ns, flow.src_ip, flow.src_port, flow, ents)
-        && side_ok(&r.destination, r, policy_ns, flow.dst_ip, flow.dst_port, flow, ents)
+    side_ok(
+        &r.source,
+        r,
+        policy_ns,
+        flow.src_ip,
+        flow.src_port,
+        flow,
+        ents,
+    ) && side_ok(
+        &r.destination,
+        r,
+        policy_ns,
+        flow.dst_ip,
+        flow.dst_port,
+        flow,
+        ents,
+    )
 }
 
 fn first_match(rules: &[Rule], ns: Option<&str>, flow: &Flow, ents: &[Ent]) -> Option<Action> {
@@ -292,7 +337,12 @@ fn first_match(rules: &[Rule], ns: Option<&str>, flow: &Flow, ents: &[Ent]) -> O
 
 fn tier_key(c: &Cluster, name: &str) -> (u8, u8, f64, String) {
     match c.tier(name) {
-        Some(t) => (0, u8::from(t.order.is_none()), t.order.unwrap_or(0.0), name.to_owned()),
+        Some(t) => (
+            0,
+            u8::from(t.order.is_none()),
+            t.order.unwrap_or(0.0),
+            name.to_owned(),
+        ),
         None => (1, 1, 0.0, name.to_owned()),
     }
 }
@@ -301,10 +351,33 @@ fn tier_key(c: &Cluster, name: &str) -> (u8, u8, f64, String) {
 fn side(c: &Cluster, ents: &[Ent], e: &Ent, dir: Direction, flow: &Flow, pending: bool) -> bool {
     if e.is_host {
         let failsafe: &[(Protocol, u16)] = match dir {
-            Direction::Ingress => &[(Protocol::TCP, 22), (Protocol::UDP, 68), (Protocol::TCP, 179), (Protocol::TCP, 2379), (Protocol::TCP, 2380), (Protocol::TCP, 5473), (Protocol::TCP, 6443), (Protocol::TCP, 6666), (Protocol::TCP, 6667)],
-            Direction::Egress => &[(Protocol::UDP, 53), (Protocol::UDP, 67), (Protocol::TCP, 179), (Protocol::TCP, 2379), (Protocol::TCP, 2380), (Protocol::TCP, 5473), (Protocol::TCP, 6443), (Protocol::TCP, 6666), (Protocol::TCP, 6667)],
+            Direction::Ingress => &[
+                (Protocol::TCP, 22),
+                (Protocol::UDP, 68),
+                (Protocol::TCP, 179),
+                (Protocol::TCP, 2379),
+                (Protocol::TCP, 2380),
+                (Protocol::TCP, 5473),
+                (Protocol::TCP, 6443),
+                (Protocol::TCP, 6666),
+                (Protocol::TCP, 6667),
+            ],
+            Direction::Egress => &[
+                (Protocol::UDP, 53),
+                (Protocol::UDP, 67),
+                (Protocol::TCP, 179),
+                (Protocol::TCP, 2379),
+                (Protocol::TCP, 2380),
+                (Protocol::TCP, 5473),
+                (Protocol::TCP, 6443),
+                (Protocol::TCP, 6666),
+                (Protocol::TCP, 6667),
+            ],
         };
-        if failsafe.iter().any(|(p, port)| *p == flow.protocol && *port == flow.dst_port) {
+        if failsafe
+            .iter()
+            .any(|(p, port)| *p == flow.protocol && *port == flow.dst_port)
+        {
             return true;
         }
     }
@@ -331,12 +404,26 @@ fn side(c: &Cluster, ents: &[Ent], e: &Ent, dir: Direction, flow: &Flow, pending
         ps.sort_by(|a, b| {
             let oa = a.order.unwrap_or(f64::INFINITY);
             let ob = b.order.unwrap_or(f64::INFINITY);
-            let ka = format!("{}/{}/{}", a.name, a.namespace.as_deref().unwrap_or(""), a.kind.as_str());
-            let kb = format!("{}/{}/{}", b.name, b.namespace.as_deref().unwrap_or(""), b.kind.as_str());
+            let ka = format!(
+                "{}/{}/{}",
+                a.name,
+                a.namespace.as_deref().unwrap_or(""),
+                a.kind.as_str()
+            );
+            let kb = format!(
+                "{}/{}/{}",
+                b.name,
+                b.namespace.as_deref().unwrap_or(""),
+                b.kind.as_str()
+            );
             oa.partial_cmp(&ob).unwrap().then(ka.cmp(&kb))
         });
         for p in ps {
-            let ns = if p.kind.is_namespaced() { p.namespace.as_deref() } else { None };
+            let ns = if p.kind.is_namespaced() {
+                p.namespace.as_deref()
+            } else {
+                None
+            };
             match first_match(p.rules(dir), ns, flow, ents) {
                 Some(Action::Allow) => return true,
                 Some(Action::Deny) => return false,
@@ -344,13 +431,16 @@ fn side(c: &Cluster, ents: &[Ent], e: &Ent, dir: Direction, flow: &Flow, pending
                 _ => {}
             }
         }
-        let default = c.tier(t).map_or(TierDefaultAction::Deny, |t| t.default_action);
+        let default = c
+            .tier(t)
+            .map_or(TierDefaultAction::Deny, |t| t.default_action);
         if default == TierDefaultAction::Deny {
             return false;
         }
     }
     for prof in e.profiles.as_deref().unwrap_or_default() {
-        let rules: Vec<Rule> = if prof.starts_with("kns.") || prof == "projectcalico-default-allow" {
+        let rules: Vec<Rule> = if prof.starts_with("kns.") || prof == "projectcalico-default-allow"
+        {
             vec![Rule::new(Action::Allow)]
         } else {
             c.profiles
@@ -375,12 +465,18 @@ fn side(c: &Cluster, ents: &[Ent], e: &Ent, dir: Direction, flow: &Flow, pending
 fn reference(c: &Cluster, flow: &Flow) -> (bool, bool) {
     let ents = entities(c);
     let owner = |ip: IpAddr| {
-        ents.iter()
-            .find(|e| e.profiles.is_some() && e.ips.iter().any(|n| n.addr() == ip && n.prefix_len() == n.max_prefix_len()))
+        ents.iter().find(|e| {
+            e.profiles.is_some()
+                && e.ips
+                    .iter()
+                    .any(|n| n.addr() == ip && n.prefix_len() == n.max_prefix_len())
+        })
     };
     let run = |pending: bool| {
-        let eg = owner(flow.src_ip).is_none_or(|e| side(c, &ents, e, Direction::Egress, flow, pending));
-        let ing = owner(flow.dst_ip).is_none_or(|e| side(c, &ents, e, Direction::Ingress, flow, pending));
+        let eg =
+            owner(flow.src_ip).is_none_or(|e| side(c, &ents, e, Direction::Egress, flow, pending));
+        let ing =
+            owner(flow.dst_ip).is_none_or(|e| side(c, &ents, e, Direction::Ingress, flow, pending));
         eg && ing
     };
     (run(false), run(true))
@@ -417,14 +513,23 @@ fn arb_entity_rule(dst: bool) -> impl Strategy<Value = EntityRule> {
         proptest::option::weighted(0.4, arb_selector()),
         proptest::option::weighted(0.2, arb_selector()),
         proptest::option::weighted(0.25, arb_ns_selector()),
-        proptest::option::weighted(0.2, prop_oneof![Just("10.0.0.0/30"), Just("10.0.0.4/31"), Just("9.9.9.0/24")]),
+        proptest::option::weighted(
+            0.2,
+            prop_oneof![Just("10.0.0.0/30"), Just("10.0.0.4/31"), Just("9.9.9.0/24")],
+        ),
         proptest::option::weighted(0.1, Just("10.0.0.1/32")),
         proptest::option::weighted(0.1, prop_oneof![Just(vec![]), Just(vec!["api".to_owned()])]),
-        proptest::option::weighted(if dst { 0.5 } else { 0.1 }, prop_oneof![
-            Just(PortSpec::Range(PortRange::single(80))),
-            Just(PortSpec::Range(PortRange { min: 440, max: 8080 })),
-            Just(PortSpec::Named("http".into())),
-        ]),
+        proptest::option::weighted(
+            if dst { 0.5 } else { 0.1 },
+            prop_oneof![
+                Just(PortSpec::Range(PortRange::single(80))),
+                Just(PortSpec::Range(PortRange {
+                    min: 440,
+                    max: 8080
+                })),
+                Just(PortSpec::Named("http".into())),
+            ],
+        ),
         proptest::option::weighted(0.1, Just(PortSpec::Range(PortRange::single(443)))),
     )
         .prop_map(|(s, ns_, nss, nets, notnets, sa, port, notport)| {
@@ -482,33 +587,60 @@ fn arb_policy(i: usize) -> impl Strategy<Value = Policy> {
         proptest::collection::vec(arb_rule(), 0..3),
         proptest::option::weighted(0.1, Just("role == 'api'".to_owned())),
     )
-        .prop_map(move |(kind, ns, tier, order, selector, nssel, (ing, eg), ingress, egress, sasel)| {
-            let kind = [PolicyKind::NetworkPolicy, PolicyKind::GlobalNetworkPolicy, PolicyKind::StagedNetworkPolicy, PolicyKind::KubernetesNetworkPolicy][kind];
-            let mut p = tabby_eval::gen::policy(kind, &format!("p{}", i % 3), kind.is_namespaced().then_some(NSS[ns]), tier);
-            p.order = order.map(f64::from);
-            p.selector = sel(&selector);
-            if !kind.is_namespaced() {
-                p.namespace_selector = nssel.map(|s| sel(&s));
-            }
-            p.service_account_selector = sasel.map(|s| sel(&s));
-            p.types = types(ing || !eg, eg);
-            p.ingress = ingress;
-            p.egress = egress;
-            if kind.is_staged() && i % 5 == 4 {
-                p.staged_action = Some(StagedAction::Delete);
-            }
-            p
-        })
+        .prop_map(
+            move |(kind, ns, tier, order, selector, nssel, (ing, eg), ingress, egress, sasel)| {
+                let kind = [
+                    PolicyKind::NetworkPolicy,
+                    PolicyKind::GlobalNetworkPolicy,
+                    PolicyKind::StagedNetworkPolicy,
+                    PolicyKind::KubernetesNetworkPolicy,
+                ][kind];
+                let mut p = tabby_eval::gen::policy(
+                    kind,
+                    &format!("p{}", i % 3),
+                    kind.is_namespaced().then_some(NSS[ns]),
+                    tier,
+                );
+                p.order = order.map(f64::from);
+                p.selector = sel(&selector);
+                if !kind.is_namespaced() {
+                    p.namespace_selector = nssel.map(|s| sel(&s));
+                }
+                p.service_account_selector = sasel.map(|s| sel(&s));
+                p.types = types(ing || !eg, eg);
+                p.ingress = ingress;
+                p.egress = egress;
+                if kind.is_staged() && i % 5 == 4 {
+                    p.staged_action = Some(StagedAction::Delete);
+                }
+                p
+            },
+        )
 }
 
 fn arb_cluster() -> impl Strategy<Value = Cluster> {
     (
-        proptest::collection::vec((0..2usize, 0..4usize, any::<bool>(), any::<bool>(), 0..3usize), 1..6),
+        proptest::collection::vec(
+            (
+                0..2usize,
+                0..4usize,
+                any::<bool>(),
+                any::<bool>(),
+                0..3usize,
+            ),
+            1..6,
+        ),
         any::<bool>(),
         (proptest::collection::vec(0..6usize, 0..5)).prop_flat_map(|ids| {
-            ids.iter().enumerate().map(|(i, _)| arb_policy(i)).collect::<Vec<_>>()
+            ids.iter()
+                .enumerate()
+                .map(|(i, _)| arb_policy(i))
+                .collect::<Vec<_>>()
         }),
-        (prop_oneof![Just(TierDefaultAction::Deny), Just(TierDefaultAction::Pass)], prop_oneof![Just(TierDefaultAction::Deny), Just(TierDefaultAction::Pass)]),
+        (
+            prop_oneof![Just(TierDefaultAction::Deny), Just(TierDefaultAction::Pass)],
+            prop_oneof![Just(TierDefaultAction::Deny), Just(TierDefaultAction::Pass)],
+        ),
         any::<bool>(),
     )
         .prop_map(|(pods, hep, policies, (d1, d2), hep_allow)| {
@@ -545,8 +677,14 @@ fn arb_cluster() -> impl Strategy<Value = Cluster> {
                 }
                 c.host_endpoints.push(h);
             }
-            c.network_sets.push(mk_netset(None, "gs", &[("app", "c")], &["9.9.9.0/24"]));
-            c.network_sets.push(mk_netset(Some("n2"), "ns", &[("app", "a")], &["10.0.0.4/30"]));
+            c.network_sets
+                .push(mk_netset(None, "gs", &[("app", "c")], &["9.9.9.0/24"]));
+            c.network_sets.push(mk_netset(
+                Some("n2"),
+                "ns",
+                &[("app", "a")],
+                &["10.0.0.4/30"],
+            ));
             c.policies = policies;
             c
         })
@@ -559,10 +697,20 @@ fn arb_flow() -> impl Strategy<Value = Flow> {
         Just("9.9.9.9".to_owned()),
         Just("1.2.3.4".to_owned()),
     ];
-    (addr.clone(), addr, any::<bool>(), prop_oneof![Just(80u16), Just(443), Just(8080), Just(22), Just(53)], prop_oneof![Just(0u16), Just(443), Just(1234)])
+    (
+        addr.clone(),
+        addr,
+        any::<bool>(),
+        prop_oneof![Just(80u16), Just(443), Just(8080), Just(22), Just(53)],
+        prop_oneof![Just(0u16), Just(443), Just(1234)],
+    )
         .prop_map(|(s, d, tcp, port, sport)| {
             let (s, d) = (ip(&s), ip(&d));
-            let f = if tcp { Flow::tcp(s, d, port) } else { Flow::udp(s, d, port) };
+            let f = if tcp {
+                Flow::tcp(s, d, port)
+            } else {
+                Flow::udp(s, d, port)
+            };
             f.with_src_port(sport)
         })
 }
@@ -589,8 +737,10 @@ fn reference_sanity() {
     // The reference itself on a known case: default-deny GNP.
     let mut c = cluster();
     c.namespaces.push(mk_ns("n1", &[]));
-    c.workloads.push(mk_pod("n1", "a", &[("app", "a")], "10.0.0.1"));
-    c.workloads.push(mk_pod("n1", "b", &[("app", "b")], "10.0.0.2"));
+    c.workloads
+        .push(mk_pod("n1", "a", &[("app", "a")], "10.0.0.1"));
+    c.workloads
+        .push(mk_pod("n1", "b", &[("app", "b")], "10.0.0.2"));
     let f = Flow::tcp(ip("10.0.0.1"), ip("10.0.0.2"), 80);
     assert_eq!(reference(&c, &f), (true, true));
     c.policies.push(mk_gnp("deny", "all()"));

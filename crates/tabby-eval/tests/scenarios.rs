@@ -7,9 +7,9 @@ mod common;
 use common::*;
 use tabby_eval::{Flow, SideVerdict, View};
 use tabby_model::{
-    Action, IcmpMatch, IpVersion, PolicyKind, PortRange, PortSpec, Protocol, Service,
+    Action, Direction, IcmpMatch, IpVersion, PolicyKind, PortRange, PortSpec, Protocol, Service,
     ServiceAccount, ServiceAccountMatch, ServiceMatch, ServicePort, StagedAction,
-    TierDefaultAction, Direction,
+    TierDefaultAction,
 };
 
 const A: &str = "10.0.0.1";
@@ -69,7 +69,8 @@ fn allow_rule_then_end_of_tier_deny_and_types() {
 #[test]
 fn namespaced_selector_only_own_namespace() {
     let mut c = base();
-    c.workloads.push(mk_pod("other", "a2", &[("app", "a")], "10.0.0.9"));
+    c.workloads
+        .push(mk_pod("other", "a2", &[("app", "a")], "10.0.0.9"));
     c.policies.push(with_ingress(
         mk_np("app", "p", "app == 'b'"),
         vec![from_sel(rule(Action::Allow), "app == 'a'")],
@@ -82,11 +83,16 @@ fn namespaced_selector_only_own_namespace() {
 #[test]
 fn pass_skips_to_next_tier_and_tier_default_pass() {
     let mut c = base();
-    c.tiers.push(mk_tier("sec", Some(10.0), TierDefaultAction::Deny));
-    c.tiers.push(mk_tier("soft", Some(20.0), TierDefaultAction::Pass));
+    c.tiers
+        .push(mk_tier("sec", Some(10.0), TierDefaultAction::Deny));
+    c.tiers
+        .push(mk_tier("soft", Some(20.0), TierDefaultAction::Pass));
     let mut pass = mk_gnp("pass-from-a", "app == 'b'");
     pass.tier = "sec".into();
-    pass.ingress = vec![from_sel(rule(Action::Pass), "app == 'a'"), rule(Action::Deny)];
+    pass.ingress = vec![
+        from_sel(rule(Action::Pass), "app == 'a'"),
+        rule(Action::Deny),
+    ];
     c.policies.push(pass);
     // tier soft: applicable policy that never matches → default Pass → continue.
     let mut soft = mk_gnp("soft-nomatch", "app == 'b'");
@@ -127,10 +133,18 @@ fn pass_skips_to_next_tier_and_tier_default_pass() {
 #[test]
 fn tier_order_custom_ties_and_undeclared() {
     let mut c = base();
-    c.tiers.push(mk_tier("zeta", Some(5.0), TierDefaultAction::Deny));
-    c.tiers.push(mk_tier("alpha", Some(5.0), TierDefaultAction::Deny));
-    c.tiers.push(mk_tier("unordered", None, TierDefaultAction::Deny));
-    for (tier, name) in [("zeta", "z"), ("alpha", "a"), ("unordered", "u"), ("ghost", "g")] {
+    c.tiers
+        .push(mk_tier("zeta", Some(5.0), TierDefaultAction::Deny));
+    c.tiers
+        .push(mk_tier("alpha", Some(5.0), TierDefaultAction::Deny));
+    c.tiers
+        .push(mk_tier("unordered", None, TierDefaultAction::Deny));
+    for (tier, name) in [
+        ("zeta", "z"),
+        ("alpha", "a"),
+        ("unordered", "u"),
+        ("ghost", "g"),
+    ] {
         let mut p = mk_gnp(name, "app == 'b'");
         p.tier = tier.into();
         p.ingress = vec![rule(Action::Pass)];
@@ -145,7 +159,13 @@ fn tier_order_custom_ties_and_undeclared() {
         .map(|t| &*e.tier(t.tier).unwrap().name)
         .collect();
     assert_eq!(names, vec!["alpha", "zeta", "unordered", "ghost"]);
-    assert!(!e.tiers().iter().find(|t| &*t.name == "ghost").unwrap().exists);
+    assert!(
+        !e.tiers()
+            .iter()
+            .find(|t| &*t.name == "ghost")
+            .unwrap()
+            .exists
+    );
     // Everything passes through to profiles: allowed.
     assert!(allowed(&e, &t(A, B, 80)));
 }
@@ -153,13 +173,17 @@ fn tier_order_custom_ties_and_undeclared() {
 #[test]
 fn end_of_tier_only_for_tiers_with_applicable_policy() {
     let mut c = base();
-    c.tiers.push(mk_tier("sec", Some(10.0), TierDefaultAction::Deny));
+    c.tiers
+        .push(mk_tier("sec", Some(10.0), TierDefaultAction::Deny));
     let mut p = mk_gnp("only-c", "app == 'c'");
     p.tier = "sec".into();
     p.ingress = vec![rule(Action::Deny)];
     c.policies.push(p);
     let e = engine(&c);
-    assert!(allowed(&e, &t(A, B, 80)), "tier selecting nothing for b has no effect");
+    assert!(
+        allowed(&e, &t(A, B, 80)),
+        "tier selecting nothing for b has no effect"
+    );
     assert!(!allowed(&e, &t(A, C, 80)));
     // Egress direction: the policy is ingress-only, so c's egress is not affected.
     assert!(allowed(&e, &t(C, A, 80)));
@@ -170,7 +194,11 @@ fn log_continues_first_non_log_decides() {
     let mut c = base();
     c.policies.push(with_ingress(
         mk_np("app", "p", "app == 'b'"),
-        vec![rule(Action::Log), tcp(Action::Deny, 80), rule(Action::Allow)],
+        vec![
+            rule(Action::Log),
+            tcp(Action::Deny, 80),
+            rule(Action::Allow),
+        ],
     ));
     let e = engine(&c);
     assert!(!allowed(&e, &t(A, B, 80)));
@@ -219,7 +247,8 @@ fn profiles_host_endpoints_and_pass_in_profile() {
 #[test]
 fn hep_failsafe_ports() {
     let mut c = base();
-    c.host_endpoints.push(mk_hep("n1", "node1", "192.168.1.1", &[]));
+    c.host_endpoints
+        .push(mk_hep("n1", "node1", "192.168.1.1", &[]));
     let mut deny = mk_gnp("deny-all", "all()");
     deny.types = types(true, true);
     deny.ingress = vec![rule(Action::Deny)];
@@ -239,7 +268,10 @@ fn hep_failsafe_ports() {
     ] {
         assert_eq!(allowed(&e, &flow), want, "{flow:?}");
     }
-    assert_eq!(check(&e, &Flow::tcp(ip(EXT), ip(h), 22)).ingress, SideVerdict::Failsafe);
+    assert_eq!(
+        check(&e, &Flow::tcp(ip(EXT), ip(h), 22)).ingress,
+        SideVerdict::Failsafe
+    );
 }
 
 #[test]
@@ -252,7 +284,10 @@ fn staged_never_enforces_pending_verdict_differs() {
     c.policies.push(s.clone());
     let e = engine(&c);
     let d = check(&e, &t(A, B, 80));
-    assert!(d.allowed, "staged policies never enforce nor cause end-of-tier drop");
+    assert!(
+        d.allowed,
+        "staged policies never enforce nor cause end-of-tier drop"
+    );
     assert!(!d.staged_allowed, "pending view: end-of-tier deny");
     let d = check(&e, &t(A, B, 443));
     assert!(d.allowed && d.staged_allowed);
@@ -293,7 +328,11 @@ fn staged_in_mixed_tier_is_skipped() {
 fn k8s_np_shape_and_order_ties() {
     let mut c = base();
     // Two policies with equal order: name first, then namespace, then kind.
-    let mut knp = mk_np("app", "same", "projectcalico.org/orchestrator == 'k8s' && app == 'b'");
+    let mut knp = mk_np(
+        "app",
+        "same",
+        "projectcalico.org/orchestrator == 'k8s' && app == 'b'",
+    );
     knp.kind = PolicyKind::KubernetesNetworkPolicy;
     knp.order = Some(1000.0);
     knp.ingress = vec![rule(Action::Allow)];
@@ -306,8 +345,13 @@ fn k8s_np_shape_and_order_ties() {
     // `same/app/KubernetesNetworkPolicy` < `same/app/NetworkPolicy`: the k8s one (Allow) first.
     let d = check(&e, &t(A, B, 80));
     assert!(d.allowed);
-    let SideVerdict::Rule { policy, .. } = d.ingress else { panic!() };
-    assert_eq!(e.policy(policy).unwrap().policy.kind, PolicyKind::KubernetesNetworkPolicy);
+    let SideVerdict::Rule { policy, .. } = d.ingress else {
+        panic!()
+    };
+    assert_eq!(
+        e.policy(policy).unwrap().policy.kind,
+        PolicyKind::KubernetesNetworkPolicy
+    );
     assert_eq!(
         e.flow_log_policy(&d.ingress).unwrap(),
         "0|default|knp:app/same|allow|0"
@@ -316,7 +360,8 @@ fn k8s_np_shape_and_order_ties() {
     // Name first: `a` (namespace z) sorts before `b` (namespace a), even though `a/z` > `b/a`... by name.
     let mut c = base();
     c.namespaces.push(mk_ns("z", &[]));
-    c.workloads.push(mk_pod("z", "tgt", &[("app", "t")], "10.0.1.1"));
+    c.workloads
+        .push(mk_pod("z", "tgt", &[("app", "t")], "10.0.1.1"));
     let mut g1 = mk_gnp("b", "app == 't'");
     g1.order = Some(5.0);
     g1.ingress = vec![rule(Action::Deny)];
@@ -339,15 +384,21 @@ fn named_ports_resolve_per_endpoint() {
     let mut r = rule(Action::Allow);
     r.protocol = Some(Protocol::TCP);
     r.destination.ports.push(PortSpec::Named("http".into()));
-    c.policies.push(with_ingress(mk_np("app", "http", "all()"), vec![r]));
+    c.policies
+        .push(with_ingress(mk_np("app", "http", "all()"), vec![r]));
     let e = engine(&c);
     assert!(allowed(&e, &t(A, B, 8080)));
-    assert!(!allowed(&e, &t(A, B, 9000)), "9000 is a's http port, not b's");
+    assert!(
+        !allowed(&e, &t(A, B, 9000)),
+        "9000 is a's http port, not b's"
+    );
     assert!(allowed(&e, &t(B, A, 9000)));
     assert!(!allowed(&e, &Flow::udp(ip(A), ip(B), 8080)));
     // A named port nobody defines matches nothing.
     let tr = e.trace(&t(A, B, 9000));
-    assert!(tr.ingress.tiers[0].policies[0].rules[0].reason.contains("not in ports http"));
+    assert!(tr.ingress.tiers[0].policies[0].rules[0]
+        .reason
+        .contains("not in ports http"));
 }
 
 #[test]
@@ -356,7 +407,8 @@ fn nets_and_not_nets() {
     let mut r = rule(Action::Allow);
     r.source.nets = vec!["10.0.0.0/24".parse().unwrap()];
     r.source.not_nets = vec!["10.0.0.3/32".parse().unwrap()];
-    c.policies.push(with_ingress(mk_np("app", "nets", "app == 'b'"), vec![r]));
+    c.policies
+        .push(with_ingress(mk_np("app", "nets", "app == 'b'"), vec![r]));
     let e = engine(&c);
     assert!(allowed(&e, &t(A, B, 1)));
     assert!(!allowed(&e, &t(C, B, 1)));
@@ -381,14 +433,21 @@ fn not_selector_vs_negated_selector_on_external_ip() {
     p2.ingress = vec![r2];
     c.policies.extend([p1, p2]);
     let e = engine(&c);
-    assert!(!allowed(&e, &t(EXT, A, 80)), "selector only matches Calico entities");
-    assert!(allowed(&e, &t(EXT, B, 80)), "notSelector also matches non-Calico IPs");
+    assert!(
+        !allowed(&e, &t(EXT, A, 80)),
+        "selector only matches Calico entities"
+    );
+    assert!(
+        allowed(&e, &t(EXT, B, 80)),
+        "notSelector also matches non-Calico IPs"
+    );
     assert!(!allowed(&e, &t(C, B, 80)));
     // In a namespaced policy a notSelector-only rule is namespace-limited.
     let mut c = base();
     let mut r = rule(Action::Allow);
     r.source.not_selector = Some(sel("app == 'zzz'"));
-    c.policies.push(with_ingress(mk_np("app", "p", "app == 'b'"), vec![r]));
+    c.policies
+        .push(with_ingress(mk_np("app", "p", "app == 'b'"), vec![r]));
     let e = engine(&c);
     assert!(allowed(&e, &t(A, B, 80)));
     assert!(!allowed(&e, &t(EXT, B, 80)));
@@ -410,9 +469,11 @@ fn service_accounts_names_and_selector() {
         names: vec!["api".into()],
         selector: Some(sel("role == 'api'")),
     });
-    c.policies.push(with_ingress(mk_np("app", "sa", "app == 'b'"), vec![r]));
+    c.policies
+        .push(with_ingress(mk_np("app", "sa", "app == 'b'"), vec![r]));
     // Policy-level serviceAccountSelector.
-    c.tiers.push(mk_tier("sa", Some(1.0), TierDefaultAction::Pass));
+    c.tiers
+        .push(mk_tier("sa", Some(1.0), TierDefaultAction::Pass));
     let mut g = mk_gnp("sa-sel", "all()");
     g.tier = "sa".into();
     g.service_account_selector = Some(sel("role == 'api'"));
@@ -429,7 +490,8 @@ fn service_accounts_names_and_selector() {
 #[test]
 fn namespace_selector_and_hep_caveat() {
     let mut c = base();
-    c.host_endpoints.push(mk_hep("n1", "node1", "192.168.1.1", &[]));
+    c.host_endpoints
+        .push(mk_hep("n1", "node1", "192.168.1.1", &[]));
     c.host_endpoints[0].profiles = vec!["projectcalico-default-allow".into()];
     let mut p = mk_gnp("not-team-y", "all()");
     p.namespace_selector = Some(sel("team != 'y'"));
@@ -441,20 +503,30 @@ fn namespace_selector_and_hep_caveat() {
     let e = engine(&c);
     let h = "192.168.1.1";
     assert!(!allowed(&e, &t(EXT, A, 80)));
-    assert!(allowed(&e, &t(EXT, C, 80)), "c is in team y: neither policy selects it");
+    assert!(
+        allowed(&e, &t(EXT, C, 80)),
+        "c is in team y: neither policy selects it"
+    );
     // HEP selected by the `!=` namespace selector (no pcns labels) but not by the has() form.
     let d = check(&e, &t(EXT, h, 80));
     assert!(!d.allowed);
-    let SideVerdict::Rule { policy, .. } = d.ingress else { panic!("{d:?}") };
+    let SideVerdict::Rule { policy, .. } = d.ingress else {
+        panic!("{d:?}")
+    };
     assert_eq!(&*e.policy(policy).unwrap().policy.name, "not-team-y");
     let hep = e.endpoint_ref("host:n1").unwrap().endpoint.unwrap();
-    let has_ns = e.policies().iter().position(|p| &*p.policy.name == "has-ns").unwrap();
+    let has_ns = e
+        .policies()
+        .iter()
+        .position(|p| &*p.policy.name == "has-ns")
+        .unwrap();
     assert!(!e.policy_selects(tabby_eval::PolicyId(has_ns as u32), hep));
     // Rule-side namespaceSelector.
     let mut c = base();
     let mut r = rule(Action::Allow);
     r.source.namespace_selector = Some(sel("team == 'y'"));
-    c.policies.push(with_ingress(mk_np("app", "from-y", "app == 'b'"), vec![r]));
+    c.policies
+        .push(with_ingress(mk_np("app", "from-y", "app == 'b'"), vec![r]));
     let e = engine(&c);
     assert!(allowed(&e, &t(C, B, 80)));
     assert!(!allowed(&e, &t(A, B, 80)));
@@ -464,17 +536,33 @@ fn namespace_selector_and_hep_caveat() {
 #[test]
 fn global_namespace_selector_matches_non_namespaced_only() {
     let mut c = base();
-    c.host_endpoints.push(mk_hep("n1", "node1", "192.168.1.1", &[("role", "node")]));
+    c.host_endpoints
+        .push(mk_hep("n1", "node1", "192.168.1.1", &[("role", "node")]));
     c.host_endpoints[0].profiles = vec!["projectcalico-default-allow".into()];
-    c.network_sets.push(mk_netset(None, "ext", &[("kind", "ext")], &["8.8.0.0/16"]));
-    c.network_sets.push(mk_netset(Some("app"), "nsext", &[("kind", "ext")], &["9.9.0.0/16"]));
+    c.network_sets
+        .push(mk_netset(None, "ext", &[("kind", "ext")], &["8.8.0.0/16"]));
+    c.network_sets.push(mk_netset(
+        Some("app"),
+        "nsext",
+        &[("kind", "ext")],
+        &["9.9.0.0/16"],
+    ));
     let mut r = rule(Action::Allow);
     r.source.namespace_selector = Some(sel("global()"));
-    c.policies.push(with_ingress(mk_np("app", "from-global", "app == 'b'"), vec![r]));
+    c.policies.push(with_ingress(
+        mk_np("app", "from-global", "app == 'b'"),
+        vec![r],
+    ));
     let e = engine(&c);
     assert!(allowed(&e, &t("192.168.1.1", B, 80)));
-    assert!(allowed(&e, &t(EXT, B, 80)), "8.8.8.8 is in a GlobalNetworkSet");
-    assert!(!allowed(&e, &t("9.9.9.9", B, 80)), "namespaced network set is not global");
+    assert!(
+        allowed(&e, &t(EXT, B, 80)),
+        "8.8.8.8 is in a GlobalNetworkSet"
+    );
+    assert!(
+        !allowed(&e, &t("9.9.9.9", B, 80)),
+        "namespaced network set is not global"
+    );
     assert!(!allowed(&e, &t(A, B, 80)));
     assert!(!allowed(&e, &t("1.1.1.1", B, 80)));
     // A namespaced network set is selected by a namespaced selector.
@@ -482,10 +570,16 @@ fn global_namespace_selector_matches_non_namespaced_only() {
     c2.policies.clear();
     let mut r = rule(Action::Allow);
     r.source.selector = Some(sel("kind == 'ext'"));
-    c2.policies.push(with_ingress(mk_np("app", "from-sets", "app == 'b'"), vec![r]));
+    c2.policies.push(with_ingress(
+        mk_np("app", "from-sets", "app == 'b'"),
+        vec![r],
+    ));
     let e = engine(&c2);
     assert!(allowed(&e, &t("9.9.9.9", B, 80)));
-    assert!(!allowed(&e, &t(EXT, B, 80)), "global network set is outside the namespace");
+    assert!(
+        !allowed(&e, &t(EXT, B, 80)),
+        "global network set is outside the namespace"
+    );
 }
 
 #[test]
@@ -525,7 +619,10 @@ fn services_match_backends_and_target_ports() {
     let e = engine(&c);
     assert!(allowed(&e, &t(A, B, 8080)));
     assert!(!allowed(&e, &t(A, B, 80)), "backend port, not service port");
-    assert!(!allowed(&e, &t(A, "10.96.0.10", 80)), "cluster IPs are not matched");
+    assert!(
+        !allowed(&e, &t(A, "10.96.0.10", 80)),
+        "cluster IPs are not matched"
+    );
     assert!(allowed(&e, &t(B, C, 1234)));
     assert!(!allowed(&e, &t(A, C, 1234)));
 }
@@ -539,15 +636,29 @@ fn ip_version_and_family_specific_nets() {
     v6only.ip_version = Some(IpVersion::V6);
     let mut v6nets = rule(Action::Allow);
     v6nets.source.nets = vec!["fd00::/64".parse().unwrap()];
-    c.policies.push(with_ingress(mk_np("app", "v6", "app == 'b'"), vec![v6only, v6nets]));
+    c.policies.push(with_ingress(
+        mk_np("app", "v6", "app == 'b'"),
+        vec![v6only, v6nets],
+    ));
     let e = engine(&c);
     assert!(!allowed(&e, &t(A, B, 80)));
     assert!(allowed(&e, &Flow::tcp(ip("fd00::1"), ip("fd00::2"), 80)));
-    assert!(allowed(&e, &Flow::tcp(ip("fd00:1::1"), ip("fd00::2"), 80)), "ipVersion 6 rule");
+    assert!(
+        allowed(&e, &Flow::tcp(ip("fd00:1::1"), ip("fd00::2"), 80)),
+        "ipVersion 6 rule"
+    );
     let tr = e.trace(&t(A, B, 80));
     let rules = &tr.ingress.tiers[0].policies[0].rules;
-    assert!(rules[0].reason.contains("ipVersion 6"), "{}", rules[0].reason);
-    assert!(rules[1].reason.contains("no IPv4 nets"), "{}", rules[1].reason);
+    assert!(
+        rules[0].reason.contains("ipVersion 6"),
+        "{}",
+        rules[0].reason
+    );
+    assert!(
+        rules[1].reason.contains("no IPv4 nets"),
+        "{}",
+        rules[1].reason
+    );
 }
 
 #[test]
@@ -555,15 +666,30 @@ fn icmp_type_and_code() {
     let mut c = base();
     let mut r = rule(Action::Allow);
     r.protocol = Some(Protocol::ICMP);
-    r.icmp = Some(IcmpMatch { icmp_type: 8, code: Some(0) });
+    r.icmp = Some(IcmpMatch {
+        icmp_type: 8,
+        code: Some(0),
+    });
     let mut n = rule(Action::Deny);
     n.protocol = Some(Protocol::ICMP);
-    n.not_icmp = Some(IcmpMatch { icmp_type: 3, code: None });
-    c.policies.push(with_ingress(mk_np("app", "icmp", "app == 'b'"), vec![r, n, rule(Action::Allow)]));
+    n.not_icmp = Some(IcmpMatch {
+        icmp_type: 3,
+        code: None,
+    });
+    c.policies.push(with_ingress(
+        mk_np("app", "icmp", "app == 'b'"),
+        vec![r, n, rule(Action::Allow)],
+    ));
     let e = engine(&c);
     assert!(allowed(&e, &Flow::icmp(ip(A), ip(B), 8, Some(0))));
-    assert!(!allowed(&e, &Flow::icmp(ip(A), ip(B), 8, Some(1))), "code differs → notICMP deny");
-    assert!(allowed(&e, &Flow::icmp(ip(A), ip(B), 3, Some(1))), "type 3 excluded by notICMP");
+    assert!(
+        !allowed(&e, &Flow::icmp(ip(A), ip(B), 8, Some(1))),
+        "code differs → notICMP deny"
+    );
+    assert!(
+        allowed(&e, &Flow::icmp(ip(A), ip(B), 3, Some(1))),
+        "type 3 excluded by notICMP"
+    );
     assert!(allowed(&e, &t(A, B, 80)));
 }
 
@@ -592,21 +718,39 @@ fn cluster_network_policy_tiers() {
     admin.tier = "kube-admin".into();
     admin.order = Some(10.0);
     admin.namespace_selector = Some(sel("all()"));
-    admin.ingress = vec![from_sel(tcp(Action::Deny, 22), "all()"), from_sel(tcp(Action::Pass, 80), "all()")];
+    admin.ingress = vec![
+        from_sel(tcp(Action::Deny, 22), "all()"),
+        from_sel(tcp(Action::Pass, 80), "all()"),
+    ];
     let mut base_p = mk_gnp("cnp-baseline", "projectcalico.org/orchestrator == 'k8s'");
     base_p.kind = PolicyKind::KubernetesClusterNetworkPolicy;
     base_p.tier = "kube-baseline".into();
     base_p.order = Some(10.0);
     base_p.ingress = vec![tcp(Action::Deny, 80)];
-    let np = with_ingress(mk_np("app", "np", "app == 'b'"), vec![tcp(Action::Allow, 80)]);
+    let np = with_ingress(
+        mk_np("app", "np", "app == 'b'"),
+        vec![tcp(Action::Allow, 80)],
+    );
     c.policies.extend([admin, base_p, np]);
     let e = engine(&c);
-    assert!(!allowed(&e, &t(A, B, 22)), "admin deny wins over everything");
-    assert!(allowed(&e, &t(A, B, 80)), "admin pass → default tier allows");
+    assert!(
+        !allowed(&e, &t(A, B, 22)),
+        "admin deny wins over everything"
+    );
+    assert!(
+        allowed(&e, &t(A, B, 80)),
+        "admin pass → default tier allows"
+    );
     assert!(!allowed(&e, &t(A, C, 80)), "c has no NP → baseline deny");
-    assert!(allowed(&e, &t(A, C, 443)), "baseline tier default Pass → profile");
+    assert!(
+        allowed(&e, &t(A, C, 443)),
+        "baseline tier default Pass → profile"
+    );
     let d = check(&e, &t(A, B, 22));
-    assert_eq!(e.flow_log_policy(&d.ingress).unwrap(), "0|kube-admin|kcnp:cnp-admin|deny|0");
+    assert_eq!(
+        e.flow_log_policy(&d.ingress).unwrap(),
+        "0|kube-admin|kcnp:cnp-admin|deny|0"
+    );
 }
 
 #[test]
@@ -626,7 +770,13 @@ fn legacy_anp_banp_tiers_ordering() {
     let names: Vec<&str> = e.tiers().iter().map(|t| &*t.name).collect();
     assert_eq!(
         names,
-        vec!["adminnetworkpolicy", "kube-admin", "default", "baselineadminnetworkpolicy", "kube-baseline"]
+        vec![
+            "adminnetworkpolicy",
+            "kube-admin",
+            "default",
+            "baselineadminnetworkpolicy",
+            "kube-baseline"
+        ]
     );
     assert!(!allowed(&e, &t(A, B, 80)), "ANP pass, BANP deny");
 }
@@ -634,7 +784,8 @@ fn legacy_anp_banp_tiers_ordering() {
 #[test]
 fn do_not_track_and_pre_dnat_only_on_host_endpoints() {
     let mut c = base();
-    c.host_endpoints.push(mk_hep("n1", "node1", "192.168.1.1", &[("role", "node")]));
+    c.host_endpoints
+        .push(mk_hep("n1", "node1", "192.168.1.1", &[("role", "node")]));
     c.host_endpoints[0].profiles = vec!["projectcalico-default-allow".into()];
     let mut pre = mk_gnp("pre", "all()");
     pre.pre_dnat = true;
@@ -648,11 +799,20 @@ fn do_not_track_and_pre_dnat_only_on_host_endpoints() {
     normal.ingress = vec![rule(Action::Deny)];
     c.policies.extend([pre, untracked, normal]);
     let e = engine(&c);
-    assert!(allowed(&e, &t(A, B, 8443)), "preDNAT never applies to workloads");
+    assert!(
+        allowed(&e, &t(A, B, 8443)),
+        "preDNAT never applies to workloads"
+    );
     assert!(!allowed(&e, &t(EXT, "192.168.1.1", 8443)));
     let d = check(&e, &t(EXT, "192.168.1.1", 9100));
     assert!(d.allowed, "untracked allow skips normal policy");
-    assert!(matches!(d.ingress, SideVerdict::Rule { stage: tabby_eval::Stage::Untracked, .. }));
+    assert!(matches!(
+        d.ingress,
+        SideVerdict::Rule {
+            stage: tabby_eval::Stage::Untracked,
+            ..
+        }
+    ));
     assert!(!allowed(&e, &t(EXT, "192.168.1.1", 9101)));
 }
 
@@ -701,7 +861,9 @@ fn rules_in_profiles_and_labels_to_apply() {
 #[test]
 fn implicit_labels_are_selectable() {
     let mut c = base();
-    c.workloads[0].labels.insert("pcns.team".into(), "spoofed".into());
+    c.workloads[0]
+        .labels
+        .insert("pcns.team".into(), "spoofed".into());
     let mut p = mk_gnp("by-implicit", "projectcalico.org/namespace == 'app' && pcns.team == 'x' && pcns.kubernetes.io/metadata.name == 'app' && pcsa.projectcalico.org/name == 'default' && projectcalico.org/serviceaccount == 'default'");
     p.ingress = vec![rule(Action::Deny)];
     c.policies.push(p);
@@ -709,13 +871,17 @@ fn implicit_labels_are_selectable() {
     assert!(!allowed(&e, &t(C, A, 80)));
     assert!(allowed(&e, &t(A, C, 80)));
     let a = e.endpoint_ref("app/a").unwrap().endpoint.unwrap();
-    assert_eq!(e.endpoint(a).unwrap().labels.get("pcns.team").map(|v| &**v), Some("x"));
+    assert_eq!(
+        e.endpoint(a).unwrap().labels.get("pcns.team").map(|v| &**v),
+        Some("x")
+    );
 }
 
 #[test]
 fn endpoint_ref_forms_and_errors() {
     let mut c = base();
-    c.host_endpoints.push(mk_hep("node1-eth0", "node1", "192.168.1.1", &[]));
+    c.host_endpoints
+        .push(mk_hep("node1-eth0", "node1", "192.168.1.1", &[]));
     c.workloads.push(mk_pod("app", "noip", &[], ""));
     let mut hn = mk_pod("app", "hostnet", &[], "");
     hn.host_network = true;
@@ -723,12 +889,18 @@ fn endpoint_ref_forms_and_errors() {
     c.workloads.push(hn);
     let e = engine(&c);
     assert_eq!(e.endpoint_ref("app/a").unwrap().ip, ip(A));
-    assert_eq!(e.endpoint_ref("host:node1-eth0").unwrap().ip, ip("192.168.1.1"));
+    assert_eq!(
+        e.endpoint_ref("host:node1-eth0").unwrap().ip,
+        ip("192.168.1.1")
+    );
     let p = e.endpoint_ref("8.8.8.8").unwrap();
     assert!(p.endpoint.is_none());
     let p = e.endpoint_ref("app/noip").unwrap();
     assert!(tabby_model::LabelMap::new().is_empty());
-    assert!("10.244.0.0/16".parse::<ipnet::IpNet>().unwrap().contains(&p.ip));
+    assert!("10.244.0.0/16"
+        .parse::<ipnet::IpNet>()
+        .unwrap()
+        .contains(&p.ip));
     assert!(p.note.unwrap().contains("assigned"));
     let p = e.endpoint_ref("app/hostnet").unwrap();
     assert_eq!(p.ip, ip("192.168.1.1"));
@@ -749,7 +921,9 @@ fn trace_json_shape_and_text() {
     let mut r = rule(Action::Allow);
     r.protocol = Some(Protocol::UDP);
     r.destination.selector = Some(sel("k8s-app == \"kube-dns\""));
-    r.destination.ports.push(PortSpec::Range(PortRange::single(53)));
+    r.destination
+        .ports
+        .push(PortSpec::Range(PortRange::single(53)));
     let mut p = mk_gnp("allow-dns", "all()");
     p.types = types(false, true);
     p.egress = vec![r];
@@ -762,13 +936,21 @@ fn trace_json_shape_and_text() {
     assert_eq!(v["egress"]["endpoint"]["name"], "app/a");
     assert_eq!(v["egress"]["tiers"][0]["tier"], "default");
     assert_eq!(v["egress"]["tiers"][0]["end_of_tier"], "Deny");
-    let reason = v["egress"]["tiers"][0]["policies"][0]["rules"][0]["reason"].as_str().unwrap();
+    let reason = v["egress"]["tiers"][0]["policies"][0]["rules"][0]["reason"]
+        .as_str()
+        .unwrap();
     assert_eq!(reason, "protocol TCP ≠ UDP");
     let tr = e.trace(&Flow::udp(ip(A), ip(B), 53));
     let reason = &tr.egress.tiers[0].policies[0].rules[0].reason;
-    assert!(reason.starts_with("destination 10.0.0.2 not selected by `"), "{reason}");
+    assert!(
+        reason.starts_with("destination 10.0.0.2 not selected by `"),
+        "{reason}"
+    );
     assert!(reason.contains("k8s-app == \"kube-dns\""), "{reason}");
-    assert_eq!(tr.egress.flow_log_policies, vec!["0|default|gnp:allow-dns|deny|-1".to_owned()]);
+    assert_eq!(
+        tr.egress.flow_log_policies,
+        vec!["0|default|gnp:allow-dns|deny|-1".to_owned()]
+    );
     let text = tr.render_text();
     assert!(text.contains("verdict: DENY"), "{text}");
     assert!(text.contains("end of tier: Deny"), "{text}");
@@ -778,8 +960,12 @@ fn trace_json_shape_and_text() {
 #[test]
 fn resolve_is_shared_by_equal_endpoints() {
     let mut c = base();
-    c.workloads.push(mk_pod("app", "b2", &[("app", "b")], "10.0.0.12"));
-    c.policies.push(with_ingress(mk_np("app", "p", "app == 'b'"), vec![rule(Action::Allow)]));
+    c.workloads
+        .push(mk_pod("app", "b2", &[("app", "b")], "10.0.0.12"));
+    c.policies.push(with_ingress(
+        mk_np("app", "p", "app == 'b'"),
+        vec![rule(Action::Allow)],
+    ));
     let e = engine(&c);
     let b = e.endpoint_ref("app/b").unwrap().endpoint.unwrap();
     let b2 = e.endpoint_ref("app/b2").unwrap().endpoint.unwrap();
@@ -789,6 +975,9 @@ fn resolve_is_shared_by_equal_endpoints() {
     assert_eq!(pa.tiers.len(), 1);
     assert_eq!(pa.profiles.len(), 2, "kns.app then ksa.app.default");
     assert_eq!(&*e.profile(pa.profiles[0]).unwrap().name, "kns.app");
-    assert!(e.resolve(b, Direction::Egress, View::Enforced).unwrap().tiers.is_empty());
+    assert!(e
+        .resolve(b, Direction::Egress, View::Enforced)
+        .unwrap()
+        .tiers
+        .is_empty());
 }
-

@@ -125,6 +125,14 @@ mod match_compiled {
     fn contains(b: Bencher) {
         run(b, compiled(CONTAINS));
     }
+
+    /// The 10-term selector without the up-front fetch of its labels.
+    #[divan::bench]
+    fn ten_terms_lookup_per_term(b: Bencher) {
+        let (c, l, i) = compiled(TEN);
+        assert!(c.matches_direct(&l, &i));
+        b.bench_local(|| black_box(&c).matches_direct(black_box(&l), black_box(&i)));
+    }
 }
 
 mod match_plain {

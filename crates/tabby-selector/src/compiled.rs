@@ -11,8 +11,12 @@
 //! | `contains`, `starts with`, `ends with` | one lookup + resolve the value's string + byte search |
 //! | `all()`, `global()` | nothing |
 //!
-//! A label lookup is a scan or binary search of the endpoint's sorted
-//! `(Sym, Sym)` vector. Nothing allocates.
+//! Terms refer to labels by *slot*: the index of the label name in the
+//! selector's sorted list of distinct names. A selector with a few names looks
+//! each one up in the endpoint's [`Labels`] when a term needs it. A selector
+//! with more names (up to 32) first fetches all of them in one merge pass over
+//! the two sorted key lists into a stack array, so each term then costs an
+//! array read. Nothing allocates.
 //!
 //! Constant parts are folded while compiling: `all()` operands disappear from
 //! `&&`, make `||` true, and so on, so `all() && x` costs exactly `x`.
@@ -23,20 +27,56 @@ use crate::ast::Expr;
 use crate::intern::{Interner, Labels, Sym};
 use crate::Selector;
 
+/// Index into [`CompiledSelector::keys`].
+type Slot = u32;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Node {
     Const(bool),
-    Has(Sym),
-    Eq(Sym, Sym),
-    Ne(Sym, Sym),
-    In(Sym, Box<[Sym]>),
-    NotIn(Sym, Box<[Sym]>),
-    Contains(Sym, Box<str>),
-    StartsWith(Sym, Box<str>),
-    EndsWith(Sym, Box<str>),
+    Has(Slot),
+    Eq(Slot, Sym),
+    Ne(Slot, Sym),
+    In(Slot, Box<[Sym]>),
+    NotIn(Slot, Box<[Sym]>),
+    Contains(Slot, Box<str>),
+    StartsWith(Slot, Box<str>),
+    EndsWith(Slot, Box<str>),
     Not(Box<Node>),
     And(Box<[Node]>),
     Or(Box<[Node]>),
+}
+
+/// Most label names fetched up front into a stack array.
+const MAX_SLOTS: usize = 32;
+/// Up to this many names, look each up when needed instead.
+const DIRECT_MAX: usize = 3;
+
+/// How a term gets the value of the label in a slot.
+trait Fetch {
+    fn get(&self, slot: Slot) -> Option<Sym>;
+}
+
+/// Look up on demand.
+struct Direct<'a> {
+    labels: &'a Labels,
+    keys: &'a [Sym],
+}
+
+impl Fetch for Direct<'_> {
+    #[inline]
+    fn get(&self, slot: Slot) -> Option<Sym> {
+        self.keys
+            .get(slot as usize)
+            .and_then(|&k| self.labels.get(k))
+    }
+}
+
+/// Fetched up front.
+impl Fetch for [Option<Sym>; MAX_SLOTS] {
+    #[inline]
+    fn get(&self, slot: Slot) -> Option<Sym> {
+        self.as_slice().get(slot as usize).copied().flatten()
+    }
 }
 
 /// A [`Selector`] lowered to interned symbols; see the module docs.
@@ -52,6 +92,39 @@ enum Node {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CompiledSelector {
     root: Node,
+    // INVARIANT: sorted, unique; every Slot in `root` indexes it.
+    keys: Box<[Sym]>,
+}
+
+/// Substring test tuned for label values (short haystacks): find the
+/// needle's first byte, then compare. `str::contains` builds a two-way
+/// searcher per call, which costs more than the search itself here.
+#[inline]
+fn contains(hay: &str, needle: &str) -> bool {
+    let (h, n) = (hay.as_bytes(), needle.as_bytes());
+    let Some((&first, rest)) = n.split_first() else {
+        return true;
+    };
+    if h.len() > 256 {
+        return hay.contains(needle);
+    }
+    let Some(last_start) = h.len().checked_sub(n.len()) else {
+        return false;
+    };
+    let mut i = 0;
+    while i <= last_start {
+        match h.get(i..=last_start).and_then(|w| w.iter().position(|&b| b == first)) {
+            None => return false,
+            Some(off) => {
+                let at = i + off;
+                if h.get(at + 1..at + n.len()) == Some(rest) {
+                    return true;
+                }
+                i = at + 1;
+            }
+        }
+    }
+    false
 }
 
 #[inline]
@@ -70,74 +143,89 @@ fn intern_set(interner: &mut Interner, s: &[Arc<str>]) -> Box<[Sym]> {
     v.into_boxed_slice()
 }
 
-fn lower(e: &Expr, i: &mut Interner) -> Node {
-    match e {
-        Expr::All | Expr::Global => Node::Const(true),
-        Expr::Has(k) => Node::Has(i.intern(k)),
-        Expr::Eq(k, v) => Node::Eq(i.intern(k), i.intern(v)),
-        Expr::Ne(k, v) => Node::Ne(i.intern(k), i.intern(v)),
-        Expr::In(k, s) => {
-            let k = i.intern(k);
-            match s.as_slice() {
-                [] => Node::Const(false),
-                [one] => Node::Eq(k, i.intern(one)),
-                _ => Node::In(k, intern_set(i, s)),
-            }
-        }
-        Expr::NotIn(k, s) => {
-            let k = i.intern(k);
-            match s.as_slice() {
-                [] => Node::Const(true),
-                [one] => Node::Ne(k, i.intern(one)),
-                _ => Node::NotIn(k, intern_set(i, s)),
-            }
-        }
-        // Every string contains, starts and ends with "": presence test.
-        Expr::Contains(k, v) | Expr::StartsWith(k, v) | Expr::EndsWith(k, v) if v.is_empty() => {
-            Node::Has(i.intern(k))
-        }
-        Expr::Contains(k, v) => Node::Contains(i.intern(k), (**v).into()),
-        Expr::StartsWith(k, v) => Node::StartsWith(i.intern(k), (**v).into()),
-        Expr::EndsWith(k, v) => Node::EndsWith(i.intern(k), (**v).into()),
-        Expr::Not(e) => match lower(e, i) {
-            Node::Const(b) => Node::Const(!b),
-            Node::Not(inner) => *inner,
-            Node::Has(k) => Node::Not(Box::new(Node::Has(k))),
-            Node::Eq(k, v) => Node::Ne(k, v),
-            Node::Ne(k, v) => Node::Eq(k, v),
-            Node::In(k, s) => Node::NotIn(k, s),
-            Node::NotIn(k, s) => Node::In(k, s),
-            n => Node::Not(Box::new(n)),
-        },
-        Expr::And(v) => fold(v, i, true),
-        Expr::Or(v) => fold(v, i, false),
-    }
+struct Lower<'a> {
+    i: &'a mut Interner,
+    keys: &'a [Sym],
 }
 
-/// `&&` (identity `true`) or `||` (identity `false`) with constants folded
-/// and nested groups of the same kind flattened.
-fn fold(v: &[Expr], i: &mut Interner, is_and: bool) -> Node {
-    let mut out: Vec<Node> = Vec::with_capacity(v.len());
-    for e in v {
-        match lower(e, i) {
-            Node::Const(b) if b == is_and => {}
-            Node::Const(b) => return Node::Const(b),
-            Node::And(inner) if is_and => out.extend(inner.into_vec()),
-            Node::Or(inner) if !is_and => out.extend(inner.into_vec()),
-            n => out.push(n),
+impl Lower<'_> {
+    fn slot(&mut self, k: &str) -> Slot {
+        let sym = self.i.intern(k);
+        // Every label name was collected into `keys` before lowering.
+        let idx = self.keys.binary_search(&sym).unwrap_or(0);
+        Slot::try_from(idx).unwrap_or(0)
+    }
+
+    fn lower(&mut self, e: &Expr) -> Node {
+        match e {
+            Expr::All | Expr::Global => Node::Const(true),
+            Expr::Has(k) => Node::Has(self.slot(k)),
+            Expr::Eq(k, v) => Node::Eq(self.slot(k), self.i.intern(v)),
+            Expr::Ne(k, v) => Node::Ne(self.slot(k), self.i.intern(v)),
+            Expr::In(k, s) => {
+                let k = self.slot(k);
+                match s.as_slice() {
+                    [] => Node::Const(false),
+                    [one] => Node::Eq(k, self.i.intern(one)),
+                    _ => Node::In(k, intern_set(self.i, s)),
+                }
+            }
+            Expr::NotIn(k, s) => {
+                let k = self.slot(k);
+                match s.as_slice() {
+                    [] => Node::Const(true),
+                    [one] => Node::Ne(k, self.i.intern(one)),
+                    _ => Node::NotIn(k, intern_set(self.i, s)),
+                }
+            }
+            // Every string contains, starts and ends with "": presence test.
+            Expr::Contains(k, v) | Expr::StartsWith(k, v) | Expr::EndsWith(k, v)
+                if v.is_empty() =>
+            {
+                Node::Has(self.slot(k))
+            }
+            Expr::Contains(k, v) => Node::Contains(self.slot(k), (**v).into()),
+            Expr::StartsWith(k, v) => Node::StartsWith(self.slot(k), (**v).into()),
+            Expr::EndsWith(k, v) => Node::EndsWith(self.slot(k), (**v).into()),
+            Expr::Not(e) => match self.lower(e) {
+                Node::Const(b) => Node::Const(!b),
+                Node::Not(inner) => *inner,
+                Node::Eq(k, v) => Node::Ne(k, v),
+                Node::Ne(k, v) => Node::Eq(k, v),
+                Node::In(k, s) => Node::NotIn(k, s),
+                Node::NotIn(k, s) => Node::In(k, s),
+                n => Node::Not(Box::new(n)),
+            },
+            Expr::And(v) => self.fold(v, true),
+            Expr::Or(v) => self.fold(v, false),
         }
     }
-    match out.len() {
-        0 => Node::Const(is_and),
-        1 => out.pop().unwrap_or(Node::Const(is_and)),
-        _ if is_and => Node::And(out.into_boxed_slice()),
-        _ => Node::Or(out.into_boxed_slice()),
+
+    /// `&&` (identity `true`) or `||` (identity `false`) with constants
+    /// folded and nested groups of the same kind flattened.
+    fn fold(&mut self, v: &[Expr], is_and: bool) -> Node {
+        let mut out: Vec<Node> = Vec::with_capacity(v.len());
+        for e in v {
+            match self.lower(e) {
+                Node::Const(b) if b == is_and => {}
+                Node::Const(b) => return Node::Const(b),
+                Node::And(inner) if is_and => out.extend(inner.into_vec()),
+                Node::Or(inner) if !is_and => out.extend(inner.into_vec()),
+                n => out.push(n),
+            }
+        }
+        match out.len() {
+            0 => Node::Const(is_and),
+            1 => out.pop().unwrap_or(Node::Const(is_and)),
+            _ if is_and => Node::And(out.into_boxed_slice()),
+            _ => Node::Or(out.into_boxed_slice()),
+        }
     }
 }
 
 impl Node {
     #[inline]
-    fn eval(&self, l: &Labels, i: &Interner) -> bool {
+    fn eval<F: Fetch + ?Sized>(&self, l: &F, i: &Interner) -> bool {
         match self {
             Node::Const(b) => *b,
             Node::Has(k) => l.get(*k).is_some(),
@@ -145,7 +233,7 @@ impl Node {
             Node::Ne(k, v) => l.get(*k) != Some(*v),
             Node::In(k, s) => l.get(*k).is_some_and(|x| set_contains(s, x)),
             Node::NotIn(k, s) => l.get(*k).is_none_or(|x| !set_contains(s, x)),
-            Node::Contains(k, v) => l.get(*k).is_some_and(|x| i.resolve(x).contains(&**v)),
+            Node::Contains(k, v) => l.get(*k).is_some_and(|x| contains(i.resolve(x), v)),
             Node::StartsWith(k, v) => l.get(*k).is_some_and(|x| i.resolve(x).starts_with(&**v)),
             Node::EndsWith(k, v) => l.get(*k).is_some_and(|x| i.resolve(x).ends_with(&**v)),
             Node::Not(n) => !n.eval(l, i),
@@ -159,15 +247,50 @@ impl CompiledSelector {
     /// Lowers `sel`, interning its label names and values into `interner`.
     /// Match only [`Labels`] built with the same interner.
     pub fn compile(sel: &Selector, interner: &mut Interner) -> Self {
+        let mut keys: Vec<Sym> = sel
+            .label_keys()
+            .into_iter()
+            .map(|k| interner.intern(k))
+            .collect();
+        keys.sort_unstable();
+        keys.dedup();
+        let root = Lower {
+            i: interner,
+            keys: &keys,
+        }
+        .lower(sel.expr());
         Self {
-            root: lower(sel.expr(), interner),
+            root,
+            keys: keys.into_boxed_slice(),
         }
     }
 
     /// Whether an endpoint with `labels` is selected. Never allocates.
     #[inline]
     pub fn matches(&self, labels: &Labels, interner: &Interner) -> bool {
-        self.root.eval(labels, interner)
+        let n = self.keys.len();
+        if n <= DIRECT_MAX || n > MAX_SLOTS {
+            let direct = Direct {
+                labels,
+                keys: &self.keys,
+            };
+            self.root.eval(&direct, interner)
+        } else {
+            let mut slots = [None; MAX_SLOTS];
+            labels.fetch_sorted(&self.keys, &mut slots);
+            self.root.eval(&slots, interner)
+        }
+    }
+
+    /// [`Self::matches`] always looking labels up one term at a time (for
+    /// benchmarks comparing the two strategies).
+    #[doc(hidden)]
+    pub fn matches_direct(&self, labels: &Labels, interner: &Interner) -> bool {
+        let direct = Direct {
+            labels,
+            keys: &self.keys,
+        };
+        self.root.eval(&direct, interner)
     }
 
     /// True when the selector matches every endpoint (it folded to `true`,
@@ -180,5 +303,22 @@ impl CompiledSelector {
     /// (e.g. `a in {}`, `!all()`).
     pub fn is_never(&self) -> bool {
         self.root == Node::Const(false)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::contains;
+
+    #[test]
+    fn contains_agrees_with_std() {
+        let long = format!("{}needle{}", "a".repeat(300), "b".repeat(10));
+        let hays = ["", "a", "aa", "aaab", "abab", "xyz", "héllo", "ééé", long.as_str()];
+        let needles = ["", "a", "b", "aab", "ab", "abab", "ababa", "z", "é", "llo", "needle", "xyzz"];
+        for h in hays {
+            for n in needles {
+                assert_eq!(contains(h, n), h.contains(n), "{h:?} contains {n:?}");
+            }
+        }
     }
 }

@@ -162,6 +162,9 @@ impl Interner {
 
 /// One endpoint's labels as interned `(key, value)` pairs, sorted by key.
 ///
+/// Keys and values are kept in two parallel arrays so a lookup scans (or
+/// binary-searches) a dense array of `u32` keys.
+///
 /// ```
 /// use tabby_selector::{Interner, Labels};
 /// let mut i = Interner::new();
@@ -172,9 +175,15 @@ impl Interner {
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct Labels {
-    // INVARIANT: sorted by key, keys unique.
-    pairs: Vec<(Sym, Sym)>,
+    // INVARIANT: keys sorted and unique; values.len() == keys.len();
+    // values[i] is the value of keys[i].
+    keys: Vec<Sym>,
+    values: Vec<Sym>,
 }
+
+/// Up to this many labels a lookup is a linear scan (faster than a binary
+/// search's unpredictable branches on typical endpoints).
+const LINEAR_MAX: usize = 16;
 
 impl Labels {
     /// Interns and sorts `pairs`. If a key repeats, the last value wins.
@@ -210,28 +219,51 @@ impl Labels {
     pub fn from_syms(mut pairs: Vec<(Sym, Sym)>) -> Self {
         // Stable sort keeps input order among equal keys; keep the last.
         pairs.sort_by_key(|p| p.0);
-        let mut out: Vec<(Sym, Sym)> = Vec::with_capacity(pairs.len());
-        for p in pairs {
-            match out.last_mut() {
-                Some(last) if last.0 == p.0 => *last = p,
-                _ => out.push(p),
+        let mut keys: Vec<Sym> = Vec::with_capacity(pairs.len());
+        let mut values: Vec<Sym> = Vec::with_capacity(pairs.len());
+        for (k, v) in pairs {
+            if keys.last() == Some(&k) {
+                if let Some(last) = values.last_mut() {
+                    *last = v;
+                }
+            } else {
+                keys.push(k);
+                values.push(v);
             }
         }
-        Self { pairs: out }
+        Self { keys, values }
+    }
+
+    #[inline]
+    fn position(&self, key: Sym) -> Option<usize> {
+        if self.keys.len() <= LINEAR_MAX {
+            self.keys.iter().position(|&k| k == key)
+        } else {
+            self.keys.binary_search(&key).ok()
+        }
     }
 
     /// The value of label `key`.
     #[inline]
     pub fn get(&self, key: Sym) -> Option<Sym> {
-        let p = &self.pairs;
-        if p.len() <= 8 {
-            // Short vectors: a linear scan beats branchy binary search.
-            return p.iter().find(|(k, _)| *k == key).map(|&(_, v)| v);
+        self.position(key).and_then(|i| self.values.get(i).copied())
+    }
+
+    /// For sorted unique `keys`, writes the value of `keys[j]` (or `None`)
+    /// into `out[j]`, in one merge pass over both sorted key lists.
+    #[inline]
+    pub(crate) fn fetch_sorted(&self, keys: &[Sym], out: &mut [Option<Sym>]) {
+        let mut j = 0;
+        let (lk, lv) = (self.keys.as_slice(), self.values.as_slice());
+        for (want, slot) in keys.iter().zip(out.iter_mut()) {
+            while lk.get(j).is_some_and(|k| k < want) {
+                j += 1;
+            }
+            if lk.get(j) == Some(want) {
+                *slot = lv.get(j).copied();
+                j += 1;
+            }
         }
-        p.binary_search_by_key(&key, |&(k, _)| k)
-            .ok()
-            .and_then(|i| p.get(i))
-            .map(|&(_, v)| v)
     }
 
     /// The value of label `key` given as a string.
@@ -242,35 +274,39 @@ impl Labels {
 
     /// Sets `key` to `value`, replacing any previous value.
     pub fn insert(&mut self, key: Sym, value: Sym) {
-        match self.pairs.binary_search_by_key(&key, |&(k, _)| k) {
+        match self.keys.binary_search(&key) {
             Ok(i) => {
-                if let Some(p) = self.pairs.get_mut(i) {
-                    p.1 = value;
+                if let Some(v) = self.values.get_mut(i) {
+                    *v = value;
                 }
             }
-            Err(i) => self.pairs.insert(i, (key, value)),
+            Err(i) => {
+                self.keys.insert(i, key);
+                self.values.insert(i, value);
+            }
         }
     }
 
     /// Removes `key`, returning its value.
     pub fn remove(&mut self, key: Sym) -> Option<Sym> {
-        let i = self.pairs.binary_search_by_key(&key, |&(k, _)| k).ok()?;
-        Some(self.pairs.remove(i).1)
+        let i = self.keys.binary_search(&key).ok()?;
+        self.keys.remove(i);
+        Some(self.values.remove(i))
     }
 
     /// The pairs, sorted by key sym.
     pub fn iter(&self) -> impl ExactSizeIterator<Item = (Sym, Sym)> + '_ {
-        self.pairs.iter().copied()
+        self.keys.iter().copied().zip(self.values.iter().copied())
     }
 
     /// Number of labels.
     pub fn len(&self) -> usize {
-        self.pairs.len()
+        self.keys.len()
     }
 
     /// True when there are no labels.
     pub fn is_empty(&self) -> bool {
-        self.pairs.is_empty()
+        self.keys.is_empty()
     }
 
     /// A string view for the plain evaluator and for display.

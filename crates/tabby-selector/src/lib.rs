@@ -11,11 +11,14 @@
 //!        strings, for one-off checks            syms, for the engine's hot loop
 //! ```
 //!
-//! - **Lexer** ([`lexer`](crate::is_valid_label)-level rules): Calico's tokenizer rules exactly,
-//!   including its context rule that word operators exist only right after a
-//!   label (so `contains contains "contains"` is valid).
-//! - **Parser**: recursive descent with Calico's AST shape, nesting bounded by
-//!   [`MAX_DEPTH`]; errors carry a byte offset, a message and a help text.
+//! - **Lexer**: Calico's tokenizer rules exactly, including its context rule
+//!   that word operators exist only right after a label (so
+//!   `contains contains "contains"` is valid) and that only spaces and tabs
+//!   are whitespace. Labels are checked by [`is_valid_label`] rules.
+//! - **Parser**: Calico's grammar and AST shape, with open parentheses on an
+//!   explicit stack (constant stack use) and nesting bounded by
+//!   [`MAX_DEPTH`]; errors carry a byte offset, a message, a help text and
+//!   sometimes a did-you-mean suggestion.
 //! - **Printer**: `Display` prints what Calico's `Selector.String()` prints, so
 //!   canonical strings can be compared with Calico's and used as identities.
 //! - **Why interning**: an engine evaluates every selector against every

@@ -297,3 +297,27 @@ fn compiled_folds_constants() {
     let l = Labels::new([("late", "value"), ("z", "value")], &mut i);
     assert!(sel.matches(&l, &i));
 }
+
+#[test]
+fn compiled_paths_agree_for_any_number_of_keys() {
+    // 1..=3 names: direct lookups; 4..=32: fetched up front; more: direct again.
+    for n in [1usize, 3, 4, 10, 32, 33, 40] {
+        let text = (0..n)
+            .map(|k| format!("(k{k} == 'v' || !has(k{k}))"))
+            .collect::<Vec<_>>()
+            .join(" && ");
+        let sel = Selector::parse(&text).unwrap();
+        let mut i = Interner::new();
+        let c = CompiledSelector::compile(&sel, &mut i);
+        for bad in [None, Some(0), Some(n - 1), Some(n / 2)] {
+            let mut map: BTreeMap<String, String> = (0..n).map(|k| (format!("k{k}"), "v".to_owned())).collect();
+            map.insert("other".into(), "x".into());
+            if let Some(b) = bad {
+                map.insert(format!("k{b}"), "w".into());
+            }
+            let l = Labels::from_pairs(map.iter(), &mut i);
+            assert_eq!(c.matches(&l, &i), bad.is_none(), "{n} names, bad {bad:?}");
+            assert_eq!(sel.matches(&map), bad.is_none());
+        }
+    }
+}

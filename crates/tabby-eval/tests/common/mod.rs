@@ -122,7 +122,9 @@ pub fn rule(action: Action) -> Rule {
 pub fn tcp(action: Action, port: u16) -> Rule {
     let mut r = Rule::new(action);
     r.protocol = Some(Protocol::TCP);
-    r.destination.ports.push(PortSpec::Range(PortRange::single(port)));
+    r.destination
+        .ports
+        .push(PortSpec::Range(PortRange::single(port)));
     r
 }
 
@@ -139,9 +141,18 @@ pub fn to_sel(mut r: Rule, s: &str) -> Rule {
 /// An empty cluster with the three built-in tiers.
 pub fn cluster() -> Cluster {
     let mut c = Cluster::default();
-    c.tiers.push(mk_tier("default", Some(1_000_000.0), TierDefaultAction::Deny));
-    c.tiers.push(mk_tier("kube-admin", Some(1000.0), TierDefaultAction::Pass));
-    c.tiers.push(mk_tier("kube-baseline", Some(10_000_000.0), TierDefaultAction::Pass));
+    c.tiers.push(mk_tier(
+        "default",
+        Some(1_000_000.0),
+        TierDefaultAction::Deny,
+    ));
+    c.tiers
+        .push(mk_tier("kube-admin", Some(1000.0), TierDefaultAction::Pass));
+    c.tiers.push(mk_tier(
+        "kube-baseline",
+        Some(10_000_000.0),
+        TierDefaultAction::Pass,
+    ));
     for t in &mut c.tiers {
         t.declared = false;
     }
@@ -156,8 +167,18 @@ pub fn engine(c: &Cluster) -> tabby_eval::Engine {
 pub fn check(e: &tabby_eval::Engine, f: &tabby_eval::Flow) -> tabby_eval::Decision {
     let d = e.decide(f);
     let t = e.trace(f);
-    assert_eq!(t.allowed(), d.allowed, "trace and decide disagree:\n{}", t.render_text());
-    assert_eq!(t.staged_verdict == "allow", d.staged_allowed, "{}", t.render_text());
+    assert_eq!(
+        t.allowed(),
+        d.allowed,
+        "trace and decide disagree:\n{}",
+        t.render_text()
+    );
+    assert_eq!(
+        t.staged_verdict == "allow",
+        d.staged_allowed,
+        "{}",
+        t.render_text()
+    );
     serde_json::to_string(&t).unwrap();
     d
 }

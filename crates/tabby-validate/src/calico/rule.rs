@@ -522,7 +522,7 @@ fn check_entity<'a>(
                 codes::ENTERPRISE_FIELD,
                 &at,
                 format!("{}: `domains` is a Calico Enterprise field; open-source Calico rejects it", at.field()),
-                Some("tabby accepts it and matches destinations by the listed names (a `*` label matches one or more labels); flows are matched by the names a trace or check gives".into()),
+                Some("tabby keeps the rule and matches it by destination domain name, as Calico Enterprise does (a `*` label matches one or more labels); remove `domains` for a policy open-source Calico accepts".into()),
             );
             for (at, d) in items {
                 if d.is_empty() {

@@ -4,6 +4,11 @@
 //! Run: `cargo bench -p tabby-eval --bench decide`. `AllocProfiler` reports
 //! allocations per iteration: the `decide` rows must show none.
 
+#![allow(
+    clippy::indexing_slicing,
+    reason = "benchmark harness with fixed-size tables"
+)]
+
 use std::hint::black_box;
 use std::sync::OnceLock;
 

@@ -286,11 +286,7 @@ impl Engine {
         self.ipindex = IpIndex::build(&self.table.endpoints, &self.matches);
 
         // Compile rules.
-        let ctx = RuleContext {
-            cluster,
-            endpoints: &self.table.endpoints,
-            matches: &self.matches,
-        };
+        let ctx = RuleContext::new(cluster, &self.table.endpoints, &self.matches);
         for pe in &mut policies {
             let ns = pe
                 .policy
@@ -503,6 +499,9 @@ impl Engine {
 
     /// Workload → host endpoint on the workload's own node.
     pub(crate) fn endpoint_to_host(&self, ctx: &FlowCtx<'_>) -> Option<bool> {
+        if !ctx.dst.owner_is_host || ctx.src.owner_is_host {
+            return None;
+        }
         let src = self.endpoint(ctx.src.owner?)?;
         let dst = self.endpoint(ctx.dst.owner?)?;
         if src.kind != EndpointKind::Workload || dst.kind != EndpointKind::Host {

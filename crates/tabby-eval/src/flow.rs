@@ -69,6 +69,47 @@ impl Flow {
         }
     }
 
+    /// A flow from CLI-style parts: `protocol` is a name in any letter case
+    /// (`tcp`, `UDP`, `icmpv6`, `sctp`, `udplite`) or a number 1–255.
+    /// Errors are user-facing.
+    pub fn from_parts(
+        src: IpAddr,
+        dst: IpAddr,
+        protocol: &str,
+        dst_port: Option<u16>,
+    ) -> Result<Flow, String> {
+        let p = protocol.trim();
+        let proto = Protocol::NAMES
+            .iter()
+            .find(|n| n.eq_ignore_ascii_case(p))
+            .and_then(|n| Protocol::from_name(n))
+            .or_else(|| p.parse::<u8>().ok().filter(|n| *n > 0).map(Protocol))
+            .ok_or_else(|| {
+                format!(
+                    "unknown protocol `{p}`; use one of {} or a number 1-255",
+                    Protocol::NAMES.join(", ")
+                )
+            })?;
+        if src.is_ipv6() != dst.is_ipv6() {
+            return Err(format!("`{src}` and `{dst}` are of different IP families"));
+        }
+        if proto.has_ports() {
+            let port =
+                dst_port.ok_or_else(|| format!("protocol {proto} needs a destination port"))?;
+            if port == 0 {
+                return Err("port 0 is not a valid destination port".to_owned());
+            }
+            Ok(Self {
+                dst_port: port,
+                ..Self::new(src, dst, proto)
+            })
+        } else if let Some(port) = dst_port {
+            Err(format!("protocol {proto} has no ports (got port {port})"))
+        } else {
+            Ok(Self::new(src, dst, proto))
+        }
+    }
+
     pub fn with_src_port(mut self, port: u16) -> Self {
         self.src_port = port;
         self
@@ -125,6 +166,36 @@ pub fn domain_matches(pattern: &str, domain: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn from_parts() {
+        let a: IpAddr = "10.0.0.1".parse().unwrap();
+        let b: IpAddr = "10.0.0.2".parse().unwrap();
+        let v6: IpAddr = "::1".parse().unwrap();
+        assert_eq!(
+            Flow::from_parts(a, b, "tcp", Some(80)).unwrap(),
+            Flow::tcp(a, b, 80)
+        );
+        assert_eq!(
+            Flow::from_parts(a, b, "17", Some(53)).unwrap(),
+            Flow::udp(a, b, 53)
+        );
+        assert_eq!(
+            Flow::from_parts(a, b, "ICMP", None).unwrap().protocol,
+            Protocol::ICMP
+        );
+        assert!(Flow::from_parts(a, b, "tcpp", Some(1))
+            .unwrap_err()
+            .contains("unknown protocol"));
+        assert!(Flow::from_parts(a, b, "tcp", None)
+            .unwrap_err()
+            .contains("needs a destination port"));
+        assert!(Flow::from_parts(a, b, "icmp", Some(1))
+            .unwrap_err()
+            .contains("has no ports"));
+        assert!(Flow::from_parts(a, v6, "tcp", Some(1)).is_err());
+        assert!(Flow::from_parts(a, b, "0", None).is_err());
+    }
 
     #[test]
     fn domains() {

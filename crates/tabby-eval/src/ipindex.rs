@@ -19,6 +19,9 @@ use crate::endpoints::{Endpoint, EndpointId};
 use crate::selectors::{MatchIndex, SelId};
 
 const NO_OWNER: u32 = u32::MAX;
+/// Set on `owner` entries whose endpoint is a host endpoint, so `decide()` can
+/// tell host traffic apart without touching the endpoint table.
+const HOST_BIT: u32 = 1 << 31;
 
 /// Interval table; IPv4 uses `u32` keys so the hot search touches a quarter of the memory.
 #[derive(Debug, Clone, Default)]
@@ -46,11 +49,86 @@ impl<K: Copy + Ord> Table<K> {
 pub struct PeerClass {
     pub class: u32,
     pub owner: Option<EndpointId>,
+    /// The owner is a host endpoint.
+    pub owner_is_host: bool,
+}
+
+/// Open-addressing table of single-address IPv4 intervals (endpoint addresses):
+/// one probe instead of a binary search for the common case.
+#[derive(Debug, Clone, Default)]
+struct Exact4 {
+    /// (address, class, owner); `class == EMPTY` marks a free slot.
+    slots: Vec<(u32, u32, u32)>,
+    shift: u32,
+}
+
+const EMPTY: u32 = u32::MAX;
+
+impl Exact4 {
+    fn build(t: &Table<u32>) -> Exact4 {
+        let singles: Vec<(u32, u32, u32)> = t
+            .starts
+            .windows(2)
+            .zip(t.class.iter().zip(&t.owner))
+            .filter_map(|(w, (c, o))| match w {
+                [a, b] if b.wrapping_sub(*a) == 1 && *o != NO_OWNER => Some((*a, *c, *o)),
+                _ => None,
+            })
+            .collect();
+        if singles.is_empty() {
+            return Exact4::default();
+        }
+        let bits = (singles.len() * 2)
+            .next_power_of_two()
+            .trailing_zeros()
+            .max(1);
+        let mut slots = vec![(0, EMPTY, NO_OWNER); 1usize << bits];
+        let shift = 32 - bits;
+        let mask = slots.len() - 1;
+        for e in singles {
+            let mut i = Self::hash(e.0, shift);
+            while slots.get(i).is_some_and(|s| s.1 != EMPTY) {
+                i = (i + 1) & mask;
+            }
+            if let Some(s) = slots.get_mut(i) {
+                *s = e;
+            }
+        }
+        Exact4 { slots, shift }
+    }
+
+    #[inline]
+    fn hash(a: u32, shift: u32) -> usize {
+        (a.wrapping_mul(0x9e37_79b1) >> shift) as usize
+    }
+
+    #[inline]
+    fn get(&self, a: u32) -> Option<(u32, u32)> {
+        if self.slots.is_empty() {
+            return None;
+        }
+        let mask = self.slots.len() - 1;
+        let mut i = Self::hash(a, self.shift);
+        loop {
+            let s = self.slots.get(i)?;
+            if s.1 == EMPTY {
+                return None;
+            }
+            if s.0 == a {
+                return Some((s.1, s.2));
+            }
+            i = (i + 1) & mask;
+        }
+    }
 }
 
 /// The address → peer class index.
 #[derive(Debug, Clone, Default)]
 pub struct IpIndex {
+    /// Every class's selector bits, `stride` words each, in one allocation.
+    class_words: Vec<u64>,
+    stride: usize,
+    exact4: Exact4,
     v4: Table<u32>,
     v6: Table<u128>,
     classes: Vec<BitSet>,
@@ -121,8 +199,11 @@ impl IpIndex {
                             .nets
                             .iter()
                             .any(|n| n.prefix_len() == n.max_prefix_len() && range(n).0 == pos);
-                        if ep.is_policy_target() && host_route && ent < owner {
+                        if ep.is_policy_target() && host_route && ent < owner & !HOST_BIT {
                             owner = ent;
+                            if ep.kind == crate::endpoints::EndpointKind::Host {
+                                owner |= HOST_BIT;
+                            }
                         }
                     }
                 }
@@ -161,6 +242,20 @@ impl IpIndex {
                 };
             }
         }
+        idx.exact4 = Exact4::build(&idx.v4);
+        idx.stride = idx
+            .classes
+            .iter()
+            .map(|b| b.words().len())
+            .max()
+            .unwrap_or(0);
+        idx.class_words = Vec::with_capacity(idx.stride * idx.classes.len());
+        for b in &idx.classes {
+            let w = b.words();
+            idx.class_words.extend_from_slice(w);
+            idx.class_words
+                .extend(std::iter::repeat_n(0, idx.stride - w.len()));
+        }
         idx
     }
 
@@ -168,12 +263,16 @@ impl IpIndex {
     #[inline]
     pub fn lookup(&self, ip: IpAddr) -> PeerClass {
         let (class, owner) = match ip {
-            IpAddr::V4(a) => self.v4.lookup(u32::from(a)),
+            IpAddr::V4(a) => {
+                let a = u32::from(a);
+                self.exact4.get(a).unwrap_or_else(|| self.v4.lookup(a))
+            }
             IpAddr::V6(a) => self.v6.lookup(u128::from(a)),
         };
         PeerClass {
             class,
-            owner: (owner != NO_OWNER).then_some(EndpointId(owner)),
+            owner: (owner != NO_OWNER).then_some(EndpointId(owner & !HOST_BIT)),
+            owner_is_host: owner != NO_OWNER && owner & HOST_BIT != 0,
         }
     }
 
@@ -188,7 +287,10 @@ impl IpIndex {
     /// The selector bits of a class.
     #[inline]
     pub fn bits(&self, class: u32) -> &[u64] {
-        self.classes.get(class as usize).map_or(&[], |b| b.words())
+        let start = class as usize * self.stride;
+        self.class_words
+            .get(start..start + self.stride)
+            .unwrap_or_default()
     }
 
     pub fn class_count(&self) -> usize {

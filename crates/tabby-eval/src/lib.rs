@@ -52,3 +52,14 @@ pub use trace::{
     EndpointInfo, FlowInfo, PendingTrace, PolicyTrace, ProfileTrace, RuleTrace, SideTrace,
     TierTrace, Trace,
 };
+
+#[cfg(test)]
+mod tests {
+    /// The engine is shared between threads by the CLI and the analyses.
+    #[test]
+    fn engine_is_send_and_sync() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<crate::Engine>();
+        assert_send_sync::<crate::Trace>();
+    }
+}

@@ -3,7 +3,7 @@
 //! (calico-semantics §1.2, §1.3, §4.4).
 //!
 //! Lowering works on selector *text*, exactly as Calico's update processors do
-//! (`strings.Replace(nsSelector, "all()", ...)` included); [`crate::selectors`]
+//! (`strings.Replace(nsSelector, "all()", ...)` included); the `selectors` layer
 //! parses each lowered string once and dedupes by canonical form.
 
 use tabby_model::{EntityRule, Policy};

@@ -72,6 +72,9 @@ pub struct Quick {
     pub src_not: u32,
     pub dst_sel: u32,
     pub dst_not: u32,
+    /// A single numeric destination port range (`dst_lo == 0`: none).
+    pub dst_lo: u16,
+    pub dst_hi: u16,
     pub slow: bool,
 }
 
@@ -79,13 +82,18 @@ impl Quick {
     pub const NONE: u32 = u32::MAX;
 
     pub fn of(r: &CompiledRule) -> Quick {
-        let side_slow = |s: &CompiledSide| {
+        let side_slow = |s: &CompiledSide, ports_ok: bool| {
             !s.nets.is_empty()
                 || !s.not_nets.is_empty()
-                || !s.ports.is_empty()
+                || (!s.ports.is_empty() && !ports_ok)
                 || !s.not_ports.is_empty()
                 || s.services.is_some()
                 || !s.domains.is_empty()
+        };
+        // One numeric destination range is common enough to check inline.
+        let single = match (r.dst.ports.ranges.as_slice(), r.dst.ports.names.is_empty()) {
+            ([one], true) if one.min > 0 => Some(*one),
+            _ => None,
         };
         Quick {
             action: r.action,
@@ -97,13 +105,15 @@ impl Quick {
             src_not: r.src.not_selector.map_or(Self::NONE, |s| s.0),
             dst_sel: r.dst.selector.map_or(Self::NONE, |s| s.0),
             dst_not: r.dst.not_selector.map_or(Self::NONE, |s| s.0),
+            dst_lo: single.map_or(0, |p| p.min),
+            dst_hi: single.map_or(0, |p| p.max),
             // Protocol 0 never occurs in valid input; treat it as "slow" to stay exact.
             slow: r.protocol == Some(0)
                 || r.not_protocol.is_some()
                 || r.icmp.is_some()
                 || r.not_icmp.is_some()
-                || side_slow(&r.src)
-                || side_slow(&r.dst),
+                || side_slow(&r.src, false)
+                || side_slow(&r.dst, single.is_some()),
         }
     }
 
@@ -118,6 +128,10 @@ impl Quick {
             && (self.dst_sel == Self::NONE || has(ctx.dst_bits, self.dst_sel))
             && (self.src_not == Self::NONE || !has(ctx.src_bits, self.src_not))
             && (self.dst_not == Self::NONE || !has(ctx.dst_bits, self.dst_not))
+            && (self.dst_lo == 0
+                || (ctx.flow.has_ports()
+                    && self.dst_lo <= ctx.flow.dst_port
+                    && ctx.flow.dst_port <= self.dst_hi))
     }
 }
 

@@ -95,6 +95,32 @@ pub struct RuleContext<'a> {
     pub cluster: &'a Cluster,
     pub endpoints: &'a [Endpoint],
     pub matches: &'a MatchIndex,
+    /// Port name → (endpoint index, protocol, port) of every declared named port.
+    pub named_ports: std::collections::HashMap<Name, Vec<(usize, u8, u16)>>,
+}
+
+impl<'a> RuleContext<'a> {
+    pub fn new(cluster: &'a Cluster, endpoints: &'a [Endpoint], matches: &'a MatchIndex) -> Self {
+        let mut named_ports: std::collections::HashMap<Name, Vec<(usize, u8, u16)>> =
+            std::collections::HashMap::new();
+        for (i, ep) in endpoints.iter().enumerate() {
+            if ep.kind == EndpointKind::NetworkSet {
+                continue;
+            }
+            for p in &ep.ports {
+                named_ports
+                    .entry(p.name.clone())
+                    .or_default()
+                    .push((i, p.protocol.0, p.port));
+            }
+        }
+        Self {
+            cluster,
+            endpoints,
+            matches,
+            named_ports,
+        }
+    }
 }
 
 /// Interns the lowered selectors of a rule (phase 1: before matching).
@@ -125,24 +151,18 @@ fn named_ports(
     positive: Option<SelId>,
 ) -> Vec<AddrPort> {
     let mut out = Vec::new();
-    if names.is_empty() {
-        return out;
-    }
-    for ep in ctx.endpoints {
-        if ep.kind == EndpointKind::NetworkSet || ep.ports.is_empty() {
-            continue;
-        }
-        if let Some(sel) = positive {
-            if !ctx.matches.endpoint_matches(ep.id.index(), sel) {
+    for name in names {
+        for &(i, proto, port) in ctx.named_ports.get(name).map_or(&[][..], Vec::as_slice) {
+            if protocol.is_some_and(|x| x != proto) {
                 continue;
             }
-        }
-        for p in &ep.ports {
-            if !names.contains(&p.name) || protocol.is_some_and(|x| x != p.protocol.0) {
-                continue;
+            if let Some(sel) = positive {
+                if !ctx.matches.endpoint_matches(i, sel) {
+                    continue;
+                }
             }
-            for net in &ep.nets {
-                out.push((net.addr(), p.protocol.0, p.port));
+            if let Some(ep) = ctx.endpoints.get(i) {
+                out.extend(ep.nets.iter().map(|n| (n.addr(), proto, port)));
             }
         }
     }

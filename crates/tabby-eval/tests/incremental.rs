@@ -1,5 +1,13 @@
 //! Incremental updates give the same answers as a full rebuild.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "test code: a failed assumption should fail the test"
+)]
+
 mod common;
 
 use common::*;

@@ -4,6 +4,14 @@
 //! on string label maps. A proptest checks the engine agrees with it on random
 //! small clusters, policies and flows.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "test code: a failed assumption should fail the test"
+)]
+
 mod common;
 
 use std::collections::BTreeMap;
@@ -260,12 +268,10 @@ fn side_ok(
     if er.not_nets.iter().any(|n| n.contains(&ip)) {
         return false;
     }
-    let pos_exists = positive(er, policy_ns, &ents[0]).is_some() || ents.is_empty() && false;
     let has_pos = er.selector.is_some()
         || er.service_accounts.is_some()
         || er.namespace_selector.is_some()
         || (policy_ns.is_some() && er.not_selector.is_some());
-    let _ = pos_exists;
     if has_pos {
         if !ents
             .iter()
@@ -296,7 +302,7 @@ fn side_ok(
         })
     };
     let has_ports = proto.has_ports();
-    if !er.ports.is_empty() && !(has_ports && port_in(&er.ports)) {
+    if !(er.ports.is_empty() || has_ports && port_in(&er.ports)) {
         return false;
     }
     if !er.not_ports.is_empty() && has_ports && port_in(&er.not_ports) {
@@ -532,21 +538,22 @@ fn arb_entity_rule(dst: bool) -> impl Strategy<Value = EntityRule> {
         ),
         proptest::option::weighted(0.1, Just(PortSpec::Range(PortRange::single(443)))),
     )
-        .prop_map(|(s, ns_, nss, nets, notnets, sa, port, notport)| {
-            let mut er = EntityRule::default();
-            er.selector = s.map(|s| sel(&s));
-            er.not_selector = ns_.map(|s| sel(&s));
-            er.namespace_selector = nss.map(|s| sel(&s));
-            er.nets = nets.into_iter().map(|n| n.parse().unwrap()).collect();
-            er.not_nets = notnets.into_iter().map(|n| n.parse().unwrap()).collect();
-            er.service_accounts = sa.map(|names| ServiceAccountMatch {
-                names: names.iter().map(|n| n.as_str().into()).collect(),
-                selector: Some(sel("role == 'api'")),
-            });
-            er.ports.extend(port);
-            er.not_ports.extend(notport);
-            er
-        })
+        .prop_map(
+            |(s, ns_, nss, nets, notnets, sa, port, notport)| EntityRule {
+                selector: s.map(|s| sel(&s)),
+                not_selector: ns_.map(|s| sel(&s)),
+                namespace_selector: nss.map(|s| sel(&s)),
+                nets: nets.into_iter().map(|n| n.parse().unwrap()).collect(),
+                not_nets: notnets.into_iter().map(|n| n.parse().unwrap()).collect(),
+                service_accounts: sa.map(|names| ServiceAccountMatch {
+                    names: names.iter().map(|n| n.as_str().into()).collect(),
+                    selector: Some(sel("role == 'api'")),
+                }),
+                ports: port.into_iter().collect(),
+                not_ports: notport.into_iter().collect(),
+                ..EntityRule::default()
+            },
+        )
 }
 
 fn arb_rule() -> impl Strategy<Value = Rule> {

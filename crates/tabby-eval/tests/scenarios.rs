@@ -2,6 +2,14 @@
 //! (calico-semantics.md §§2–7). Each builds a tiny cluster with the builders in
 //! `common` and checks decide() (and, through `check`, that trace() agrees).
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "test code: a failed assumption should fail the test"
+)]
+
 mod common;
 
 use common::*;
@@ -828,8 +836,10 @@ fn workload_to_own_host_uses_endpoint_to_host_action() {
     let d = check(&e, &t(A, "192.168.1.1", 10250));
     assert_eq!(d.ingress, SideVerdict::EndpointToHost { allowed: false });
     assert!(allowed(&e, &t(B, "192.168.1.1", 10250)));
-    let mut opts = tabby_eval::EngineOptions::default();
-    opts.endpoint_to_host = tabby_eval::EndpointToHostAction::Return;
+    let opts = tabby_eval::EngineOptions {
+        endpoint_to_host: tabby_eval::EndpointToHostAction::Return,
+        ..Default::default()
+    };
     let e = tabby_eval::Engine::new(&c, opts);
     assert!(allowed(&e, &t(A, "192.168.1.1", 10250)));
 }

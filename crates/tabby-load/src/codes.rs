@@ -35,5 +35,7 @@ pub const UNKNOWN_FIELD: &str = "E0015";
 pub const MISSING_FIELD: &str = "E0016";
 /// Decoding: a value of the wrong type or an invalid value.
 pub const INVALID_VALUE: &str = "E0017";
+/// A list or mapping used as a mapping key.
+pub const COMPLEX_KEY: &str = "E0019";
 /// The YAML parser failed internally on this input (a bug; reported, not a crash).
 pub const INTERNAL: &str = "E0018";

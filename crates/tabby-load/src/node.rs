@@ -184,8 +184,9 @@ impl Node {
         }
     }
 
-    /// The text a key becomes in JSON: strings as they are, other scalars in their
-    /// canonical form, collections as compact JSON.
+    /// The text a scalar key becomes in JSON: strings as they are, other scalars in
+    /// their canonical form (`1`, `true`, `null`). `None` for a list or mapping used as
+    /// a key, which the loader rejects (`E0019`), as Kubernetes' YAML-to-JSON step does.
     pub fn key_text(&self) -> Option<std::borrow::Cow<'_, str>> {
         use std::borrow::Cow;
         Some(match &self.kind {
@@ -194,8 +195,39 @@ impl Node {
             NodeKind::Bool(b) => Cow::Owned(b.to_string()),
             NodeKind::Int(i) => Cow::Owned(i.to_string()),
             NodeKind::Float(x) => Cow::Owned(float_text(*x)),
-            NodeKind::Seq(_) | NodeKind::Map(_) => Cow::Owned(self.to_json().to_string()),
+            NodeKind::Seq(_) | NodeKind::Map(_) => return None,
         })
+    }
+
+    /// A compact flow rendering (`{a: [1, x]}`), used as the JSON key of a collection
+    /// key in hand-built trees. Strings are not escaped, so the text grows linearly
+    /// with the tree (escaped JSON inside JSON would double at every level).
+    fn flow_text(&self, out: &mut String) {
+        match &self.kind {
+            NodeKind::Seq(items) => {
+                out.push('[');
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push_str(", ");
+                    }
+                    item.flow_text(out);
+                }
+                out.push(']');
+            }
+            NodeKind::Map(entries) => {
+                out.push('{');
+                for (i, (k, v)) in entries.iter().enumerate() {
+                    if i > 0 {
+                        out.push_str(", ");
+                    }
+                    k.flow_text(out);
+                    out.push_str(": ");
+                    v.flow_text(out);
+                }
+                out.push('}');
+            }
+            _ => out.push_str(&self.key_text().unwrap_or_default()),
+        }
     }
 
     /// Converts to a `serde_json::Value` for typed decoding. Non-string keys become
@@ -216,7 +248,14 @@ impl Node {
             NodeKind::Map(entries) => {
                 let mut map = serde_json::Map::with_capacity(entries.len());
                 for (k, v) in entries {
-                    let key = k.key_text().map(|c| c.into_owned()).unwrap_or_default();
+                    let key = k.key_text().map_or_else(
+                        || {
+                            let mut s = String::new();
+                            k.flow_text(&mut s);
+                            s
+                        },
+                        std::borrow::Cow::into_owned,
+                    );
                     map.insert(key, v.to_json());
                 }
                 Value::Object(map)

@@ -393,7 +393,20 @@ impl Builder<'_> {
             } => match key.take() {
                 Some(k) => entries.push((k, node)),
                 None => {
-                    let text = node.key_text().unwrap_or_default();
+                    let Some(text) = node.key_text() else {
+                        // A list or mapping as a key: JSON (and so Kubernetes) cannot
+                        // hold it. Not compared for duplicates: that would be costly.
+                        let d = Diagnostic::error(
+                            codes::COMPLEX_KEY,
+                            format!("a mapping key must be a scalar, found {}", node.type_name()),
+                        )
+                        .at(Loc::new(self.file.clone(), node.span.clone()))
+                        .with_help("use a string key; `?` complex keys cannot be converted to JSON");
+                        self.diags.push(d);
+                        self.doc_failed = true;
+                        *key = Some(node);
+                        return Ok(());
+                    };
                     let first = find_key(entries, seen, &text);
                     if let Some(first) = first {
                         let (line, col) = self.file.line_col(first.start);
@@ -452,7 +465,10 @@ impl Builder<'_> {
                     continue;
                 };
                 for (k, v) in source_entries {
-                    let text = k.key_text().unwrap_or_default().into_owned();
+                    let Some(text) = k.key_text().map(std::borrow::Cow::into_owned) else {
+                        entries.push((k, v)); // already reported where it was written
+                        continue;
+                    };
                     if find_key(entries, seen, &text).is_some() {
                         continue;
                     }
@@ -615,8 +631,9 @@ fn find_key(
     if seen.is_none() && entries.len() >= SCAN_KEYS_BELOW {
         let mut map = HashMap::with_capacity(entries.len() * 2);
         for (k, _) in entries {
-            let t = k.key_text().unwrap_or_default().into_owned();
-            map.entry(t).or_insert_with(|| k.span.clone());
+            if let Some(t) = k.key_text() {
+                map.entry(t.into_owned()).or_insert_with(|| k.span.clone());
+            }
         }
         *seen = Some(map);
     }

@@ -22,6 +22,8 @@ fn main() {
 const SIMPLE: &str = r#"app == "web""#;
 const HAS: &str = "has(projectcalico.org/namespace)";
 const TEN: &str = r#"app == "web" && tier in {"front", "mid"} && env != "prod" && !has(quarantine) && (zone == "a" || zone == "b") && team starts with "pay" && version ends with "-stable" && owner contains "ops" && region not in {"eu-1", "eu-2"} && projectcalico.org/namespace == "shop""#;
+/// `TEN` with its three substring terms replaced by equality terms.
+const TEN_NO_STRINGS: &str = r#"app == "web" && tier in {"front", "mid"} && env != "prod" && !has(quarantine) && (zone == "a" || zone == "b") && team == "payments" && version == "v1.2-stable" && owner == "devops-team" && region not in {"eu-1", "eu-2"} && projectcalico.org/namespace == "shop""#;
 const CONTAINS: &str = r#"owner contains "ops""#;
 
 fn in_100() -> String {
@@ -124,6 +126,11 @@ mod match_compiled {
     #[divan::bench]
     fn contains(b: Bencher) {
         run(b, compiled(CONTAINS));
+    }
+
+    #[divan::bench]
+    fn ten_terms_no_substring(b: Bencher) {
+        run(b, compiled(TEN_NO_STRINGS));
     }
 
     /// The 10-term selector without the up-front fetch of its labels.

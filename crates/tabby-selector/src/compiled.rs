@@ -20,6 +20,12 @@
 //!
 //! Constant parts are folded while compiling: `all()` operands disappear from
 //! `&&`, make `||` true, and so on, so `all() && x` costs exactly `x`.
+//!
+//! The folded tree is then turned into a flat program of tests, each with a
+//! jump target for "true" and one for "false" (short-circuit code, as a
+//! compiler emits for `&&`/`||`): matching is a loop over tests, with no
+//! recursion and no separate steps for `!`, `!=` or `not in` (they swap the
+//! targets).
 
 use std::sync::Arc;
 
@@ -91,8 +97,10 @@ impl Fetch for [Option<Sym>; MAX_SLOTS] {
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CompiledSelector {
-    root: Node,
-    // INVARIANT: sorted, unique; every Slot in `root` indexes it.
+    // INVARIANT: see `gen`; every Slot in `prog` indexes `keys`.
+    prog: Box<[Ins]>,
+    entry: Target,
+    // INVARIANT: sorted, unique.
     keys: Box<[Sym]>,
 }
 
@@ -113,7 +121,10 @@ fn contains(hay: &str, needle: &str) -> bool {
     };
     let mut i = 0;
     while i <= last_start {
-        match h.get(i..=last_start).and_then(|w| w.iter().position(|&b| b == first)) {
+        match h
+            .get(i..=last_start)
+            .and_then(|w| w.iter().position(|&b| b == first))
+        {
             None => return false,
             Some(off) => {
                 let at = i + off;
@@ -223,23 +234,94 @@ impl Lower<'_> {
     }
 }
 
-impl Node {
-    #[inline]
+/// Where a test jumps next: an instruction index, or one of the two verdicts.
+type Target = u32;
+const ACCEPT: Target = u32::MAX;
+const REJECT: Target = u32::MAX - 1;
+
+/// One test of the compiled program. Negated forms (`!=`, `not in`, `!x`)
+/// have no test of their own: they swap the jump targets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Test {
+    Has(Slot),
+    Eq(Slot, Sym),
+    In(Slot, Box<[Sym]>),
+    Contains(Slot, Box<str>),
+    StartsWith(Slot, Box<str>),
+    EndsWith(Slot, Box<str>),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Ins {
+    test: Test,
+    /// Next instruction when the test is true.
+    yes: Target,
+    /// Next instruction when the test is false.
+    no: Target,
+}
+
+/// Short-circuit code generation: `gen(n, t, f)` emits code that jumps to
+/// `t` when `n` is true and to `f` when false, and returns its entry point.
+/// Operands are emitted last-first, so every jump goes to a smaller index
+/// (or to a verdict) and evaluation always terminates.
+fn gen(n: Node, t: Target, f: Target, prog: &mut Vec<Ins>) -> Target {
+    let mut emit = |test: Test, yes: Target, no: Target| -> Target {
+        prog.push(Ins { test, yes, no });
+        Target::try_from(prog.len() - 1).unwrap_or(REJECT)
+    };
+    match n {
+        Node::Const(true) => t,
+        Node::Const(false) => f,
+        Node::Has(k) => emit(Test::Has(k), t, f),
+        Node::Eq(k, v) => emit(Test::Eq(k, v), t, f),
+        Node::Ne(k, v) => emit(Test::Eq(k, v), f, t),
+        Node::In(k, s) => emit(Test::In(k, s), t, f),
+        Node::NotIn(k, s) => emit(Test::In(k, s), f, t),
+        Node::Contains(k, v) => emit(Test::Contains(k, v), t, f),
+        Node::StartsWith(k, v) => emit(Test::StartsWith(k, v), t, f),
+        Node::EndsWith(k, v) => emit(Test::EndsWith(k, v), t, f),
+        Node::Not(inner) => gen(*inner, f, t, prog),
+        Node::And(v) => {
+            let mut next = t;
+            for c in v.into_vec().into_iter().rev() {
+                next = gen(c, next, f, prog);
+            }
+            next
+        }
+        Node::Or(v) => {
+            let mut next = f;
+            for c in v.into_vec().into_iter().rev() {
+                next = gen(c, t, next, prog);
+            }
+            next
+        }
+    }
+}
+
+impl Test {
+    #[inline(always)]
     fn eval<F: Fetch + ?Sized>(&self, l: &F, i: &Interner) -> bool {
         match self {
-            Node::Const(b) => *b,
-            Node::Has(k) => l.get(*k).is_some(),
-            Node::Eq(k, v) => l.get(*k) == Some(*v),
-            Node::Ne(k, v) => l.get(*k) != Some(*v),
-            Node::In(k, s) => l.get(*k).is_some_and(|x| set_contains(s, x)),
-            Node::NotIn(k, s) => l.get(*k).is_none_or(|x| !set_contains(s, x)),
-            Node::Contains(k, v) => l.get(*k).is_some_and(|x| contains(i.resolve(x), v)),
-            Node::StartsWith(k, v) => l.get(*k).is_some_and(|x| i.resolve(x).starts_with(&**v)),
-            Node::EndsWith(k, v) => l.get(*k).is_some_and(|x| i.resolve(x).ends_with(&**v)),
-            Node::Not(n) => !n.eval(l, i),
-            Node::And(v) => v.iter().all(|n| n.eval(l, i)),
-            Node::Or(v) => v.iter().any(|n| n.eval(l, i)),
+            Test::Has(k) => l.get(*k).is_some(),
+            Test::Eq(k, v) => l.get(*k) == Some(*v),
+            Test::In(k, s) => l.get(*k).is_some_and(|x| set_contains(s, x)),
+            Test::Contains(k, v) => l.get(*k).is_some_and(|x| contains(i.resolve(x), v)),
+            Test::StartsWith(k, v) => l.get(*k).is_some_and(|x| i.resolve(x).starts_with(&**v)),
+            Test::EndsWith(k, v) => l.get(*k).is_some_and(|x| i.resolve(x).ends_with(&**v)),
         }
+    }
+}
+
+impl CompiledSelector {
+    #[inline]
+    fn run<F: Fetch + ?Sized>(&self, l: &F, i: &Interner) -> bool {
+        let mut pc = self.entry;
+        // INVARIANT: jumps only go to smaller indices or to a verdict, so
+        // this loop ends; a verdict is never a valid index.
+        while let Some(ins) = self.prog.get(pc as usize) {
+            pc = if ins.test.eval(l, i) { ins.yes } else { ins.no };
+        }
+        pc == ACCEPT
     }
 }
 
@@ -259,8 +341,11 @@ impl CompiledSelector {
             keys: &keys,
         }
         .lower(sel.expr());
+        let mut prog = Vec::new();
+        let entry = gen(root, ACCEPT, REJECT, &mut prog);
         Self {
-            root,
+            prog: prog.into_boxed_slice(),
+            entry,
             keys: keys.into_boxed_slice(),
         }
     }
@@ -274,11 +359,11 @@ impl CompiledSelector {
                 labels,
                 keys: &self.keys,
             };
-            self.root.eval(&direct, interner)
+            self.run(&direct, interner)
         } else {
             let mut slots = [None; MAX_SLOTS];
             labels.fetch_sorted(&self.keys, &mut slots);
-            self.root.eval(&slots, interner)
+            self.run(&slots, interner)
         }
     }
 
@@ -290,19 +375,19 @@ impl CompiledSelector {
             labels,
             keys: &self.keys,
         };
-        self.root.eval(&direct, interner)
+        self.run(&direct, interner)
     }
 
     /// True when the selector matches every endpoint (it folded to `true`,
     /// e.g. `all()`, `global()`, `all() || x`).
     pub fn is_always(&self) -> bool {
-        self.root == Node::Const(true)
+        self.entry == ACCEPT
     }
 
     /// True when the selector matches no endpoint at all by construction
     /// (e.g. `a in {}`, `!all()`).
     pub fn is_never(&self) -> bool {
-        self.root == Node::Const(false)
+        self.entry == REJECT
     }
 }
 
@@ -313,8 +398,20 @@ mod tests {
     #[test]
     fn contains_agrees_with_std() {
         let long = format!("{}needle{}", "a".repeat(300), "b".repeat(10));
-        let hays = ["", "a", "aa", "aaab", "abab", "xyz", "héllo", "ééé", long.as_str()];
-        let needles = ["", "a", "b", "aab", "ab", "abab", "ababa", "z", "é", "llo", "needle", "xyzz"];
+        let hays = [
+            "",
+            "a",
+            "aa",
+            "aaab",
+            "abab",
+            "xyz",
+            "héllo",
+            "ééé",
+            long.as_str(),
+        ];
+        let needles = [
+            "", "a", "b", "aab", "ab", "abab", "ababa", "z", "é", "llo", "needle", "xyzz",
+        ];
         for h in hays {
             for n in needles {
                 assert_eq!(contains(h, n), h.contains(n), "{h:?} contains {n:?}");

@@ -28,9 +28,12 @@
 //!   (`contains`, `starts with`, `ends with`) resolve the endpoint's value
 //!   string through the [`Interner`] and search it.
 //! - **How compile works**: [`CompiledSelector::compile`] walks the AST once,
-//!   interns each label and value, turns `in` sets into sorted sym slices,
-//!   rewrites `!(k == v)` as `k != v` (and similar), folds `all()`/`global()`
-//!   and empty sets to constants and flattens nested `&&`/`||`.
+//!   interns each label and value, gives each distinct label name a slot,
+//!   turns `in` sets into sorted sym slices, folds `all()`/`global()` and
+//!   empty sets to constants, and emits a flat list of tests with "true" and
+//!   "false" jump targets (negations swap targets). Matching runs that list in
+//!   a loop; for selectors naming 4–32 labels it first fetches all their
+//!   values in one merge pass over the endpoint's sorted keys.
 //!
 //! # Round trip
 //!

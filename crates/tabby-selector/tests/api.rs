@@ -310,7 +310,8 @@ fn compiled_paths_agree_for_any_number_of_keys() {
         let mut i = Interner::new();
         let c = CompiledSelector::compile(&sel, &mut i);
         for bad in [None, Some(0), Some(n - 1), Some(n / 2)] {
-            let mut map: BTreeMap<String, String> = (0..n).map(|k| (format!("k{k}"), "v".to_owned())).collect();
+            let mut map: BTreeMap<String, String> =
+                (0..n).map(|k| (format!("k{k}"), "v".to_owned())).collect();
             map.insert("other".into(), "x".into());
             if let Some(b) = bad {
                 map.insert(format!("k{b}"), "w".into());

@@ -50,6 +50,10 @@ impl IntoSeg for PathSeg {
 #[derive(Debug, Default)]
 pub struct Ctx {
     pub diagnostics: Diagnostics,
+    /// `(errors, seen)`: how many errors the first `seen` diagnostics hold. Checks ask
+    /// for the error count before and after each object and rule, so it is kept
+    /// incrementally instead of recounted (which would be quadratic on hostile input).
+    counted: std::cell::Cell<(usize, usize)>,
 }
 
 /// The object being validated and a path prefix inside it, so nested checks
@@ -182,11 +186,25 @@ impl Ctx {
     }
 
     pub fn has_errors(&self) -> bool {
-        self.diagnostics.has_errors()
+        self.error_count() > 0
     }
 
     pub fn error_count(&self) -> usize {
-        self.diagnostics.error_count()
+        let (errors, seen) = self.counted.get();
+        let len = self.diagnostics.len();
+        let errors = if len < seen {
+            self.diagnostics.error_count()
+        } else {
+            errors
+                + self
+                    .diagnostics
+                    .iter()
+                    .skip(seen)
+                    .filter(|d| d.is_error())
+                    .count()
+        };
+        self.counted.set((errors, len));
+        errors
     }
 }
 
@@ -361,6 +379,23 @@ pub fn check_port_name(s: &str) -> Result<(), String> {
 /// The error carries a message and a help text.
 pub fn parse_protocol(v: &serde_json::Value) -> Result<tabby_model::Protocol, (String, String)> {
     use tabby_model::Protocol;
+    // Only a number, a string of digits or a known name is valid; build the help lazily.
+    if let Some(p) = match v {
+        serde_json::Value::Number(n) => n
+            .as_u64()
+            .filter(|x| (1..=255).contains(x))
+            .and_then(|x| u8::try_from(x).ok())
+            .map(Protocol),
+        serde_json::Value::String(s) => Protocol::from_name(s).or_else(|| {
+            s.parse::<u8>()
+                .ok()
+                .filter(|x| *x > 0 && s.bytes().all(|b| b.is_ascii_digit()))
+                .map(Protocol)
+        }),
+        _ => None,
+    } {
+        return Ok(p);
+    }
     let names = Protocol::NAMES.join("`, `");
     let help_all = format!("use one of `{names}` or a protocol number from 1 to 255");
     match v {

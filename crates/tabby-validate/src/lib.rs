@@ -9,7 +9,9 @@
 //! Layout: `calico/` checks and lowers `projectcalico.org/v3` kinds, `k8s/`
 //! converts Kubernetes kinds (NetworkPolicy, ClusterNetworkPolicy, ANP/BANP, pods
 //! and their controllers, namespaces, service accounts, services), `ctx` holds the
-//! field checks both share, and `codes` lists the stable diagnostic codes.
+//! field checks both share, and `codes` lists the stable diagnostic codes (each
+//! documented with a failing and a fixed example in `docs/diagnostics-validate.md`,
+//! whose examples `tests/docs.rs` runs).
 
 pub mod codes;
 pub mod ctx;

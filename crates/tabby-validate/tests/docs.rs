@@ -1,7 +1,12 @@
 //! `docs/diagnostics-validate.md` documents every code, and its examples are true:
 //! each bad example produces its code, each fixed example has no error and not that code.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, reason = "test helpers")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    reason = "test helpers"
+)]
 
 mod common;
 

@@ -611,6 +611,14 @@ fn tiers_of_policies() {
             &[("E0215", "tier: »Security", "not a valid tier name")],
         ),
         (
+            "undeclared with other errors",
+            gnp("tier: security\ntypes: [ingress]"),
+            &[
+                ("E0404", "tier: »security", "does not exist"),
+                ("E0210", "[»ingress]", "did you mean `Ingress`"),
+            ],
+        ),
+        (
             "dotted tier name",
             gnp("tier: a.b"),
             &[("E0215", "tier: »a.b", "not a valid tier name")],

@@ -1,5 +1,10 @@
 //! Small builders for engine tests: `tabby_model` values made directly.
-#![allow(dead_code, reason = "each test file uses a different subset")]
+#![allow(
+    dead_code,
+    clippy::unwrap_used,
+    clippy::panic,
+    reason = "test helpers; each test file uses a different subset"
+)]
 
 use std::net::IpAddr;
 

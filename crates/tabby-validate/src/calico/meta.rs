@@ -208,8 +208,12 @@ pub(crate) fn check_annotations(ctx: &mut Ctx, parent: &Obj<'_>, key: &str) -> (
     let mut out = LabelMap::new();
     let mut ok = true;
     let mut total = 0usize;
+    let items = parent.str_map(ctx, key);
+    if items.is_empty() {
+        return (out, ok);
+    }
     let field = parent.at(key).field();
-    for (at, k, v) in parent.str_map(ctx, key) {
+    for (at, k, v) in items {
         if let Err(e) = check_qualified_name(&k.to_ascii_lowercase()) {
             ctx.error_at_key::<()>(
                 codes::ANNOTATION_INVALID,

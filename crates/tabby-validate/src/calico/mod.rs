@@ -119,9 +119,10 @@ pub(crate) fn validate_all(objects: &[RawObject]) -> Validated {
     crate::k8s::finish(&mut ctx, objects, &mut cluster);
     dedupe_all(&mut ctx, &mut cluster);
 
-    // Built-in tiers the input does not declare.
+    // Built-in tiers the input does not (validly) declare: always present, so every
+    // policy's tier resolves even in an input with errors.
     for t in tier::builtin_tiers() {
-        if cluster.tier(&t.name).is_none() && !declared_tiers.contains(&*t.name) {
+        if cluster.tier(&t.name).is_none() {
             cluster.tiers.push(t);
         }
     }
@@ -263,9 +264,30 @@ fn calico_object(
         _ => None,
     };
     if let Some(pk) = policy_kind {
+        // The tier must exist; checked first so it is reported with any other problem.
+        let tier_ok = match value.get("spec").and_then(|s| s.get("tier")) {
+            Some(serde_json::Value::String(t)) if !t.is_empty() && meta::matches_tier_name(t) => {
+                tier_exists(t, declared_tiers)
+                    || {
+                        let at = At::root(obj).key("spec").key("tier");
+                        ctx.error::<()>(
+                        codes::TIER_NOT_FOUND,
+                        &at,
+                        format!("spec.tier: tier `{t}` does not exist"),
+                        Some(format!(
+                            "add a Tier resource named `{t}` (apiVersion: projectcalico.org/v3, kind: Tier, spec: {{order: ...}}), or use an existing tier"
+                        )),
+                    );
+                        false
+                    }
+            }
+            _ => true,
+        };
         if let Some(item) = policy::check_policy(ctx, &root, pk) {
             if let Some(p) = finish_policy(ctx, item, declared_tiers) {
-                out.policies.push(p);
+                if tier_ok {
+                    out.policies.push(p);
+                }
             }
         }
         return;
@@ -297,7 +319,7 @@ fn tier_exists(name: &str, declared: &BTreeSet<String>) -> bool {
     declared.contains(name) || tier::BUILTIN_TIERS.iter().any(|(n, _, _)| *n == name)
 }
 
-/// Legacy `tier.name` names and the tier's existence.
+/// Legacy `tier.name` names.
 fn finish_policy(
     ctx: &mut Ctx,
     item: PolicyItem<'_>,
@@ -305,7 +327,6 @@ fn finish_policy(
 ) -> Option<tabby_model::Policy> {
     let PolicyItem {
         mut policy,
-        tier_at,
         tier_written,
         name_at,
     } = item;
@@ -341,17 +362,6 @@ fn finish_policy(
                 );
             }
         }
-    }
-    if !tier_exists(&policy.tier, declared) {
-        let tier = policy.tier.clone();
-        return ctx.error(
-            codes::TIER_NOT_FOUND,
-            &tier_at,
-            format!("spec.tier: tier `{tier}` does not exist"),
-            Some(format!(
-                "add a Tier resource named `{tier}` (apiVersion: projectcalico.org/v3, kind: Tier, spec: {{order: ...}}), or use an existing tier"
-            )),
-        );
     }
     Some(policy)
 }

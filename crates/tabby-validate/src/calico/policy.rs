@@ -35,8 +35,6 @@ const STAGED_ACTIONS: [&str; 4] = ["Set", "Delete", "Learn", "Ignore"];
 #[derive(Debug)]
 pub(crate) struct PolicyItem<'a> {
     pub policy: Policy,
-    /// Where `spec.tier` is (or the spec / object when omitted).
-    pub tier_at: At<'a>,
     /// Whether `spec.tier` was written.
     pub tier_written: bool,
     pub name_at: At<'a>,
@@ -108,11 +106,6 @@ pub(crate) fn check_policy<'a>(
         }
     };
     let tier_written = spec.is_set("tier");
-    let tier_at = if tier_written {
-        spec.at("tier")
-    } else {
-        root.at.key("metadata").key("name")
-    };
 
     // stagedAction
     let staged_action = if staged {
@@ -185,7 +178,6 @@ pub(crate) fn check_policy<'a>(
                 annotations: meta.annotations,
                 loc: Some(root.at.loc()),
             },
-            tier_at,
             tier_written,
             name_at: root.at.key("metadata").key("name"),
         });
@@ -385,7 +377,6 @@ pub(crate) fn check_policy<'a>(
             annotations: meta.annotations,
             loc: Some(root.at.loc()),
         },
-        tier_at,
         tier_written,
         name_at: root.at.key("metadata").key("name"),
     })

@@ -214,9 +214,13 @@ pub(crate) fn check_rule(ctx: &mut Ctx, at: At<'_>, v: &Value, scope: RuleScope)
     let http = check_http(ctx, &r, scope, action, protocol);
 
     // metadata.annotations
-    let md = r.obj(ctx, "metadata");
-    md.known_fields(ctx, &["annotations"]);
-    let (annotations, _) = check_annotations(ctx, &md, "annotations");
+    let annotations = if r.has("metadata") {
+        let md = r.obj(ctx, "metadata");
+        md.known_fields(ctx, &["annotations"]);
+        check_annotations(ctx, &md, "annotations").0
+    } else {
+        tabby_model::LabelMap::new()
+    };
 
     if ctx.error_count() > before {
         return None;

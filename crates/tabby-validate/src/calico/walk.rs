@@ -141,15 +141,17 @@ impl<'a> Obj<'a> {
 
     /// A list field: each item with its location. Absent is empty.
     pub fn list(&self, ctx: &mut Ctx, key: &str) -> Vec<(At<'a>, &'a Value)> {
+        let Some(v) = self.raw(key) else {
+            return Vec::new();
+        };
         let at = self.at(key);
-        match self.raw(key) {
-            None => Vec::new(),
-            Some(Value::Array(items)) => items
+        match v {
+            Value::Array(items) => items
                 .iter()
                 .enumerate()
                 .map(|(i, v)| (at.index(i), v))
                 .collect(),
-            Some(other) => {
+            other => {
                 wrong_type::<()>(ctx, &at, "a list", other);
                 Vec::new()
             }
@@ -170,10 +172,10 @@ impl<'a> Obj<'a> {
     /// A map of strings (labels, annotations): `(key location, value location, key, value)`.
     /// Numbers and booleans are reported: Kubernetes reads label values as strings only.
     pub fn str_map(&self, ctx: &mut Ctx, key: &str) -> Vec<(At<'a>, &'a str, &'a str)> {
-        let at = self.at(key);
         let Some(v) = self.raw(key) else {
             return Vec::new();
         };
+        let at = self.at(key);
         let Value::Object(m) = v else {
             wrong_type::<()>(ctx, &at, "a map of strings", v);
             return Vec::new();

@@ -105,6 +105,7 @@ struct Builder<'a> {
     expanded_bytes: usize,
     root: Option<Node>,
     doc_failed: bool,
+    complex_key_reported: bool,
     docs: Vec<Node>,
 }
 
@@ -129,6 +130,7 @@ pub(crate) fn parse(
         expanded_bytes: 0,
         root: None,
         doc_failed: false,
+        complex_key_reported: false,
         docs: Vec::new(),
     };
     // yaml-rust2 is not known to panic, but it is a dependency we do not control: a
@@ -195,6 +197,7 @@ impl Builder<'_> {
                 self.anchors.clear();
                 self.root = None;
                 self.doc_failed = false;
+                self.complex_key_reported = false;
             }
             Event::DocumentEnd => {
                 let root = self.root.take();
@@ -390,42 +393,48 @@ impl Builder<'_> {
             }
             Frame::Map {
                 entries, key, seen, ..
-            } => match key.take() {
-                Some(k) => entries.push((k, node)),
-                None => {
-                    let Some(text) = node.key_text() else {
-                        // A list or mapping as a key: JSON (and so Kubernetes) cannot
-                        // hold it. Not compared for duplicates: that would be costly.
-                        let d = Diagnostic::error(
-                            codes::COMPLEX_KEY,
-                            format!("a mapping key must be a scalar, found {}", node.type_name()),
-                        )
-                        .at(Loc::new(self.file.clone(), node.span.clone()))
-                        .with_help("use a string key; `?` complex keys cannot be converted to JSON");
-                        self.diags.push(d);
-                        self.doc_failed = true;
-                        *key = Some(node);
-                        return Ok(());
-                    };
-                    let first = find_key(entries, seen, &text);
-                    if let Some(first) = first {
-                        let (line, col) = self.file.line_col(first.start);
-                        let d = Diagnostic::error(
-                            codes::DUPLICATE_KEY,
-                            format!("duplicate key `{text}` in mapping"),
-                        )
-                        .at(Loc::new(self.file.clone(), node.span.clone()))
-                        .with_help(format!(
+            } => {
+                match key.take() {
+                    Some(k) => entries.push((k, node)),
+                    None => {
+                        let Some(text) = node.key_text() else {
+                            // A list or mapping as a key: JSON (and so Kubernetes) cannot
+                            // hold it. Not compared for duplicates: that would be costly.
+                            // Reported once per document (nested ones would repeat it).
+                            if !self.complex_key_reported {
+                                let d = Diagnostic::error(
+                                codes::COMPLEX_KEY,
+                                format!("a mapping key must be a scalar, found {}", node.type_name()),
+                            )
+                            .at(Loc::new(self.file.clone(), node.span.clone()))
+                            .with_help("use a string key; `?` complex keys cannot be converted to JSON");
+                                self.diags.push(d);
+                                self.complex_key_reported = true;
+                            }
+                            self.doc_failed = true;
+                            *key = Some(node);
+                            return Ok(());
+                        };
+                        let first = find_key(entries, seen, &text);
+                        if let Some(first) = first {
+                            let (line, col) = self.file.line_col(first.start);
+                            let d = Diagnostic::error(
+                                codes::DUPLICATE_KEY,
+                                format!("duplicate key `{text}` in mapping"),
+                            )
+                            .at(Loc::new(self.file.clone(), node.span.clone()))
+                            .with_help(format!(
                             "the key was first given at line {line}, column {col}; keep only one"
                         ));
-                        self.diags.push(d);
-                        self.doc_failed = true;
-                    } else if let Some(seen) = seen {
-                        seen.insert(text.into_owned(), node.span.clone());
+                            self.diags.push(d);
+                            self.doc_failed = true;
+                        } else if let Some(seen) = seen {
+                            seen.insert(text.into_owned(), node.span.clone());
+                        }
+                        *key = Some(node);
                     }
-                    *key = Some(node);
                 }
-            },
+            }
         }
         Ok(())
     }

@@ -80,6 +80,12 @@ const EXPECTED: &[(&str, usize, &[&str])] = &[
     ("unterminated.json", 0, &["E0006"]),
     ("unknown-alias.yaml", 0, &["E0005"]),
     ("merge-and-tags.yaml", 1, &[]),
+    ("complex-key.yaml", 0, &["E0019"]),
+    (
+        "regression-nested-complex-keys.yaml",
+        0,
+        &["E0019", "E0005"],
+    ),
     ("block-scalars.yaml", 1, &[]),
     ("unicode.yaml", 1, &[]),
     (

@@ -508,6 +508,25 @@ fn at_path_and_get_work_on_the_tree() {
 }
 
 #[test]
+fn complex_keys_are_rejected_in_linear_time() {
+    let l = load("c.yaml", "apiVersion: v1\nkind: X\n? [a, b]\n: 1\n");
+    let d = only_diag(&l);
+    assert_eq!(where_(d), ("E0019", 3, 3));
+    assert_eq!(d.message, "a mapping key must be a scalar, found a list");
+    assert!(l.objects.is_empty());
+    // Regression (found by the fuzzer): mappings nested as keys of mappings used to
+    // build each key's text from its child's escaped JSON, doubling at every level.
+    let text = format!(
+        "apiVersion: v1\nkind: X\nm: {}{}\n",
+        "{".repeat(200),
+        "}".repeat(200)
+    );
+    let l = load("nested.yaml", &text);
+    let d = only_diag(&l);
+    assert_eq!(d.code, "E0019", "{d}");
+}
+
+#[test]
 fn aliases_do_not_reach_into_earlier_documents() {
     let l = load(
         "a.yaml",

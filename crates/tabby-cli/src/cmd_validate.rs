@@ -77,7 +77,13 @@ pub fn run(args: &Args) -> anyhow::Result<Exit> {
             ))?;
         }
     }
-    Ok(if valid { Exit::Ok } else { Exit::Negative })
+    Ok(if input.has_unreadable_path() {
+        Exit::Error
+    } else if valid {
+        Exit::Ok
+    } else {
+        Exit::Negative
+    })
 }
 
 pub(crate) fn plural(n: usize) -> &'static str {

@@ -10,6 +10,9 @@ use tabby_diag::{render_plain, Diagnostic, Diagnostics, Severity};
 use tabby_load::{load_paths, LoadOptions, Loaded};
 use tabby_model::Cluster;
 
+/// `tabby-load`'s code for a path that cannot be read (docs/diagnostics-load.md).
+const UNREADABLE_PATH: &str = "E0001";
+
 /// Input arguments shared by commands that read resources.
 #[derive(Debug, Clone, ClapArgs)]
 pub struct InputArgs {
@@ -47,6 +50,15 @@ impl Input {
 
     pub fn has_errors(&self) -> bool {
         self.diagnostics.has_errors()
+    }
+
+    /// True when a path named on the command line could not be read at all (missing,
+    /// permission denied): the command cannot answer, which is exit status 2, not 1.
+    pub fn has_unreadable_path(&self) -> bool {
+        self.loaded
+            .diagnostics
+            .iter()
+            .any(|d| d.code == UNREADABLE_PATH)
     }
 }
 

@@ -21,6 +21,7 @@
 //! the JSON form of a [`Trace`] in `docs/trace-json.md`.
 
 mod bitset;
+mod code;
 mod endpoints;
 mod engine;
 mod eval;

@@ -23,8 +23,9 @@ pub struct PortSet {
     pub ranges: Vec<PortRange>,
     /// Named ports as written (for traces and the nft compiler).
     pub names: Vec<Name>,
-    /// Resolved named ports, sorted.
-    pub named: Vec<AddrPort>,
+    /// Resolved named ports, sorted; shared between rules that resolve the same
+    /// names with the same protocol and selector.
+    pub named: std::sync::Arc<[AddrPort]>,
 }
 
 impl PortSet {
@@ -97,7 +98,12 @@ pub struct RuleContext<'a> {
     pub matches: &'a MatchIndex,
     /// Port name → (endpoint index, protocol, port) of every declared named port.
     pub named_ports: std::collections::HashMap<Name, Vec<(usize, u8, u16)>>,
+    /// Resolved named-port sets by (names, protocol, positive selector).
+    named_cache: std::cell::RefCell<NamedCache>,
 }
+
+type NamedCache =
+    std::collections::HashMap<(Vec<Name>, Option<u8>, Option<SelId>), std::sync::Arc<[AddrPort]>>;
 
 impl<'a> RuleContext<'a> {
     pub fn new(cluster: &'a Cluster, endpoints: &'a [Endpoint], matches: &'a MatchIndex) -> Self {
@@ -119,6 +125,7 @@ impl<'a> RuleContext<'a> {
             endpoints,
             matches,
             named_ports,
+            named_cache: Default::default(),
         }
     }
 }
@@ -145,6 +152,24 @@ fn family_nets(nets: &[IpNet], v6: bool) -> bool {
 }
 
 fn named_ports(
+    ctx: &RuleContext<'_>,
+    names: &[Name],
+    protocol: Option<u8>,
+    positive: Option<SelId>,
+) -> std::sync::Arc<[AddrPort]> {
+    if names.is_empty() {
+        return std::sync::Arc::from(Vec::new());
+    }
+    let key = (names.to_vec(), protocol, positive);
+    if let Some(hit) = ctx.named_cache.borrow().get(&key) {
+        return hit.clone();
+    }
+    let set: std::sync::Arc<[AddrPort]> = resolve_named(ctx, names, protocol, positive).into();
+    ctx.named_cache.borrow_mut().insert(key, set.clone());
+    set
+}
+
+fn resolve_named(
     ctx: &RuleContext<'_>,
     names: &[Name],
     protocol: Option<u8>,

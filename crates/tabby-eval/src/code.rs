@@ -1,0 +1,202 @@
+//! Programs flattened for the fast path: one contiguous op array per program,
+//! with each rule's [`Quick`] header inline, so `decide()` scans a few cache
+//! lines per side instead of chasing program → tier → policy → rule pointers.
+//! `trace()` walks the structured [`Program`] with the same semantics; the tests
+//! check that both agree on every flow.
+
+use tabby_model::{Action, Direction, TierDefaultAction};
+
+use crate::eval::{Failsafes, SideVerdict};
+use crate::ipindex::IpIndex;
+use crate::matching::{match_rule, FlowCtx, Quick};
+use crate::resolve::{PolicyId, ProfileId, Program, Stage, TierIdx};
+use crate::rules::CompiledRule;
+
+/// One instruction of a flattened program.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Op {
+    /// Host endpoints: failsafe ports of this direction allow.
+    Failsafe,
+    /// Start of a tier; `end` is the index of its `TierEnd`.
+    Tier {
+        stage: Stage,
+        tier: TierIdx,
+        first: PolicyId,
+        end: u32,
+    },
+    Policy(PolicyId),
+    /// A rule: its quick header and its index in the flat rule arena.
+    Rule(Quick, u32),
+    /// Every policy of the tier left the flow undecided.
+    TierEnd(TierDefaultAction),
+    /// Start of a profile; `end` is the index of its `ProfileEnd`.
+    Profile(ProfileId, u32),
+    ProfileEnd,
+    End,
+}
+
+/// Appends the code of `prog` to `out`; returns its start.
+pub(crate) fn emit(
+    prog: &Program,
+    policy_ranges: &[[(u32, u32); 2]],
+    profile_ranges: &[[(u32, u32); 2]],
+    quick: &[Quick],
+    out: &mut Vec<Op>,
+) -> u32 {
+    let start = out.len() as u32;
+    let d = match prog.direction {
+        Direction::Ingress => 0,
+        Direction::Egress => 1,
+    };
+    let rules = |out: &mut Vec<Op>, range: Option<(u32, u32)>| {
+        if let Some((s, n)) = range {
+            for k in s..s + n {
+                if let Some(q) = quick.get(k as usize) {
+                    out.push(Op::Rule(*q, k));
+                }
+            }
+        }
+    };
+    if prog.failsafe {
+        out.push(Op::Failsafe);
+    }
+    for t in &prog.tiers {
+        let at = out.len();
+        out.push(Op::Tier {
+            stage: t.stage,
+            tier: t.tier,
+            first: t.policies.first().copied().unwrap_or(PolicyId(0)),
+            end: 0,
+        });
+        for &pid in &t.policies {
+            out.push(Op::Policy(pid));
+            let range = policy_ranges
+                .get(pid.0 as usize)
+                .and_then(|r| r.get(d).copied());
+            rules(out, range);
+        }
+        let end = out.len() as u32;
+        out.push(Op::TierEnd(t.default_action));
+        if let Some(Op::Tier { end: e, .. }) = out.get_mut(at) {
+            *e = end;
+        }
+    }
+    for &prof in &prog.profiles {
+        let at = out.len();
+        out.push(Op::Profile(prof, 0));
+        let range = profile_ranges
+            .get(prof.0 as usize)
+            .and_then(|r| r.get(d).copied());
+        rules(out, range);
+        let end = out.len() as u32;
+        out.push(Op::ProfileEnd);
+        if let Some(Op::Profile(_, e)) = out.get_mut(at) {
+            *e = end;
+        }
+    }
+    out.push(Op::End);
+    start
+}
+
+/// Runs the code starting at `start` (the fast path of `decide()`).
+#[inline]
+pub(crate) fn run(
+    code: &[Op],
+    start: u32,
+    dir: Direction,
+    full: &[CompiledRule],
+    failsafes: &Failsafes,
+    ipindex: &IpIndex,
+    ctx: &FlowCtx<'_>,
+) -> SideVerdict {
+    let mut i = start as usize;
+    let mut hits: u16 = 0;
+    let (mut stage, mut tier, mut first, mut tier_end) =
+        (Stage::Normal, TierIdx(0), PolicyId(0), 0u32);
+    let mut policy = PolicyId(0);
+    let (mut profile, mut profile_end) = (ProfileId(0), 0u32);
+    let mut in_profile = false;
+    while let Some(op) = code.get(i) {
+        match *op {
+            Op::Failsafe => {
+                let list = match dir {
+                    Direction::Ingress => &failsafes.inbound,
+                    Direction::Egress => &failsafes.outbound,
+                };
+                if ctx.flow.has_ports()
+                    && list
+                        .iter()
+                        .any(|(p, port)| *p == ctx.flow.protocol && *port == ctx.flow.dst_port)
+                {
+                    return SideVerdict::Failsafe;
+                }
+            }
+            Op::Tier {
+                stage: s,
+                tier: t,
+                first: f,
+                end,
+            } => {
+                (stage, tier, first, tier_end) = (s, t, f, end);
+                in_profile = false;
+            }
+            Op::Policy(p) => policy = p,
+            Op::Rule(q, k) => {
+                let hit = q.passes(ctx)
+                    && q.action != Action::Log
+                    && (!q.slow
+                        || full
+                            .get(k as usize)
+                            .is_some_and(|r| match_rule(r, ctx, ipindex).is_ok()));
+                if hit {
+                    match (in_profile, q.action) {
+                        (false, Action::Pass) => {
+                            hits = hits.saturating_add(1);
+                            // Skip the tier's TierEnd too.
+                            i = tier_end as usize + 1;
+                            continue;
+                        }
+                        (false, action) => {
+                            return SideVerdict::Rule {
+                                stage,
+                                tier,
+                                policy,
+                                rule: q.index,
+                                action,
+                                hits,
+                            }
+                        }
+                        (true, Action::Pass) => {
+                            i = profile_end as usize + 1;
+                            continue;
+                        }
+                        (true, action) => {
+                            return SideVerdict::Profile {
+                                profile,
+                                rule: q.index,
+                                action,
+                                hits,
+                            }
+                        }
+                    }
+                }
+            }
+            Op::TierEnd(TierDefaultAction::Pass) => hits = hits.saturating_add(1),
+            Op::TierEnd(TierDefaultAction::Deny) => {
+                return SideVerdict::EndOfTier {
+                    tier,
+                    policy: first,
+                    hits,
+                }
+            }
+            Op::Profile(p, end) => {
+                (profile, profile_end) = (p, end);
+                in_profile = true;
+            }
+            Op::ProfileEnd => {}
+            Op::End => break,
+        }
+        i += 1;
+    }
+    SideVerdict::ProfilesExhausted { hits }
+}

@@ -76,9 +76,12 @@ pub trait Recorder {
     fn profile_end(&mut self, _outcome: Option<Action>) {}
 }
 
-/// The recorder of the fast path.
+/// A recorder that records nothing: the structured walk without a trace (used by
+/// the test that checks the flattened code of `decide()` against this walker).
+#[cfg(test)]
 #[derive(Debug, Clone, Copy, Default)]
 pub struct NoRecord;
+#[cfg(test)]
 impl Recorder for NoRecord {}
 
 /// Failsafe ports: `(protocol, port)`.

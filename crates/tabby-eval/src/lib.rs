@@ -13,8 +13,9 @@
 //!          ─▶ ipindex    (address intervals → class = bitset of SelIds; owner endpoint)
 //!          ─▶ rules      (CompiledRule: SelIds, family-split nets, named ports, services)
 //!          ─▶ resolve    (Program per endpoint × direction × view, deduplicated)
-//!  Flow ───▶ eval        (walk programs: egress at source, ingress at destination)
-//!          ─▶ Decision / Trace
+//!          ─▶ code       (each Program flattened into one op array for decide())
+//!  Flow ───▶ decide      (code::run: egress at source, ingress at destination) ─▶ Decision
+//!       └──▶ trace       (eval::Walk over the structured Program, recording why) ─▶ Trace
 //! ```
 //!
 //! Every deliberate difference from Calico is listed in `docs/compatibility.md`;

@@ -991,3 +991,30 @@ fn resolve_is_shared_by_equal_endpoints() {
         .tiers
         .is_empty());
 }
+
+#[test]
+fn order_ties_compare_name_before_namespace() {
+    // `a/app/NetworkPolicy` < `b//GlobalNetworkPolicy`: the namespaced policy named
+    // `a` goes first although a global policy has the empty namespace.
+    let mut c = base();
+    let mut np = mk_np("app", "a", "app == 'b'");
+    np.order = Some(5.0);
+    np.ingress = vec![rule(Action::Deny)];
+    let mut gnp = mk_gnp("b", "app == 'b'");
+    gnp.order = Some(5.0);
+    gnp.ingress = vec![rule(Action::Allow)];
+    c.policies.extend([gnp, np]);
+    let e = engine(&c);
+    assert!(!allowed(&e, &t(A, B, 80)));
+    // Same with the names swapped: the global policy now sorts first.
+    let mut c = base();
+    let mut np = mk_np("app", "b", "app == 'b'");
+    np.order = Some(5.0);
+    np.ingress = vec![rule(Action::Deny)];
+    let mut gnp = mk_gnp("a", "app == 'b'");
+    gnp.order = Some(5.0);
+    gnp.ingress = vec![rule(Action::Allow)];
+    c.policies.extend([np, gnp]);
+    let e = engine(&c);
+    assert!(allowed(&e, &t(A, B, 80)));
+}

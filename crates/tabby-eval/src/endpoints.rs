@@ -410,6 +410,65 @@ pub fn build(cluster: &Cluster, options: &EngineOptions) -> EndpointTable {
     table
 }
 
+/// Which addresses belong to which node, and each endpoint's node, as dense
+/// node numbers (`u32::MAX`: no node), for the host → local workload check.
+#[derive(Debug, Clone, Default)]
+pub struct NodeAddrs {
+    /// Host endpoint `expectedIPs` (by the host endpoint's node), then the addresses
+    /// of `hostNetwork` pods (by the pod's node). The first claim of an address wins.
+    pub by_addr: HashMap<IpAddr, u32>,
+    /// Per endpoint: its node number.
+    pub endpoint_node: Vec<u32>,
+}
+
+pub const NO_NODE: u32 = u32::MAX;
+
+impl NodeAddrs {
+    pub fn build<'a>(cluster: &'a Cluster, endpoints: &'a [Endpoint]) -> NodeAddrs {
+        let mut numbers: HashMap<&'a str, u32> = HashMap::new();
+        let mut number = |n: &'a str| -> u32 {
+            let next = numbers.len() as u32;
+            *numbers.entry(n).or_insert(next)
+        };
+        let mut by_addr = HashMap::new();
+        for h in &cluster.host_endpoints {
+            let n = number(&h.node);
+            for ip in &h.expected_ips {
+                by_addr.entry(*ip).or_insert(n);
+            }
+        }
+        for w in cluster.workloads.iter().filter(|w| w.host_network) {
+            let Some(node) = w.node.as_deref() else {
+                continue;
+            };
+            let n = number(node);
+            for ip in &w.ips {
+                by_addr.entry(*ip).or_insert(n);
+            }
+        }
+        let endpoint_node = endpoints
+            .iter()
+            .map(|e| match (&e.kind, e.node.as_deref()) {
+                (EndpointKind::Workload | EndpointKind::Host, Some(n)) => number(n),
+                _ => NO_NODE,
+            })
+            .collect();
+        NodeAddrs {
+            by_addr,
+            endpoint_node,
+        }
+    }
+
+    /// The node number of `ip`, if it is a node address.
+    #[inline]
+    pub fn node_of(&self, ip: IpAddr) -> Option<u32> {
+        if self.by_addr.is_empty() {
+            return None;
+        }
+        self.by_addr.get(&ip).copied()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,7 +6,9 @@ use std::net::IpAddr;
 use ipnet::IpNet;
 use tabby_model::{Action, Cluster, Direction, Name, Rule};
 
-use crate::endpoints::{self, Endpoint, EndpointId, EndpointKind, EndpointTable, HostNetworkPod};
+use crate::endpoints::{
+    self, Endpoint, EndpointId, EndpointKind, EndpointTable, HostNetworkPod, NodeAddrs, NO_NODE,
+};
 use crate::eval::{Failsafes, SideVerdict, Walk};
 use crate::flow::Flow;
 use crate::ipindex::IpIndex;
@@ -107,6 +109,8 @@ pub struct Engine {
     pub(crate) endpoint_programs: Vec<Option<[ProgramId; 4]>>,
     pub(crate) workload_by_name: HashMap<(Name, Name), EndpointId>,
     pub(crate) hep_by_name: HashMap<Name, EndpointId>,
+    /// Node addresses and endpoint nodes (host → local workload is not policed).
+    pub(crate) nodes: NodeAddrs,
     pub(crate) flat: FlatRules,
     /// Flattened programs (fast path) and, per endpoint, the code start of each
     /// (direction, view) slot (`u32::MAX`: not a policy target).
@@ -173,6 +177,7 @@ impl Engine {
             endpoint_programs: Vec::new(),
             workload_by_name: HashMap::new(),
             hep_by_name: HashMap::new(),
+            nodes: NodeAddrs::default(),
             flat: FlatRules::default(),
             code: Vec::new(),
             endpoint_code: Vec::new(),
@@ -187,6 +192,7 @@ impl Engine {
     pub(crate) fn rebuild(&mut self) {
         let cluster = &self.cluster;
         self.table = endpoints::build(cluster, &self.options);
+        self.nodes = NodeAddrs::build(cluster, &self.table.endpoints);
         self.tiers = resolve::sort_tiers(cluster);
         let tier_pos: HashMap<&str, u32> = self
             .tiers
@@ -545,9 +551,41 @@ impl Engine {
         }
     }
 
+    /// From an address of node N to a workload on node N: Felix's
+    /// `filterOutputChain` returns before any policy (the workload's ingress policy
+    /// and the host endpoint's egress policy are both skipped). An address owned by
+    /// a workload endpoint is never taken for a node address.
+    #[inline]
+    pub(crate) fn host_to_local_workload(&self, ctx: &FlowCtx<'_>) -> bool {
+        let Some(dst) = ctx.dst.owner else {
+            return false;
+        };
+        if ctx.dst.owner_is_host || (ctx.src.owner.is_some() && !ctx.src.owner_is_host) {
+            return false;
+        }
+        let Some(node) = self.nodes.node_of(ctx.flow.src_ip) else {
+            return false;
+        };
+        self.nodes
+            .endpoint_node
+            .get(dst.index())
+            .is_some_and(|n| *n == node && *n != NO_NODE)
+    }
+
     /// The verdict on one flow. Allocation-free.
     pub fn decide(&self, flow: &Flow) -> Decision {
         let ctx = self.flow_ctx(flow);
+        if self.host_to_local_workload(&ctx) {
+            let v = SideVerdict::HostToLocalWorkload;
+            return Decision {
+                allowed: true,
+                staged_allowed: true,
+                egress: v,
+                ingress: v,
+                staged_egress: v,
+                staged_ingress: v,
+            };
+        }
         let run = |start: u32, dir: Direction| {
             crate::code::run(
                 &self.code,
@@ -634,7 +672,10 @@ mod tests {
                         d.staged_ingress,
                     ),
                 ] {
-                    if matches!(want, SideVerdict::EndpointToHost { .. }) {
+                    if matches!(
+                        want,
+                        SideVerdict::EndpointToHost { .. } | SideVerdict::HostToLocalWorkload
+                    ) {
                         continue;
                     }
                     let (v, pv) = match e.side_programs(owner, dir) {

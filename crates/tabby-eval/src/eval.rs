@@ -46,12 +46,18 @@ pub enum SideVerdict {
     ProfilesExhausted { hits: u16 },
     /// Workload to its own host: Felix's `DefaultEndpointToHostAction`, not host endpoint policy.
     EndpointToHost { allowed: bool },
+    /// From an address of a node to a workload on that node: Felix does not police
+    /// it (neither the host endpoint's egress nor the workload's ingress policy;
+    /// felix `filterOutputChain`). Always allows; set on both sides.
+    HostToLocalWorkload,
 }
 
 impl SideVerdict {
     pub fn allowed(&self) -> bool {
         match self {
-            SideVerdict::NotCalico | SideVerdict::Failsafe => true,
+            SideVerdict::NotCalico | SideVerdict::Failsafe | SideVerdict::HostToLocalWorkload => {
+                true
+            }
             SideVerdict::Rule { action, .. } | SideVerdict::Profile { action, .. } => {
                 *action == Action::Allow
             }

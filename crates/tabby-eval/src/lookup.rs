@@ -4,7 +4,7 @@ use std::net::IpAddr;
 
 use tabby_diag::did_you_mean;
 
-use crate::endpoints::EndpointKind;
+use crate::endpoints::{EndpointId, EndpointKind};
 use crate::engine::{Engine, Peer};
 
 impl Engine {
@@ -101,6 +101,9 @@ impl Engine {
                     )),
                 });
             }
+            if let Some(peer) = self.controller_pod(ns, name) {
+                return Ok(peer);
+            }
             let all: Vec<String> = self
                 .endpoints()
                 .iter()
@@ -142,5 +145,44 @@ impl Engine {
             msg.push_str(&format!("; did you mean `host:{text}`?"));
         }
         Err(msg)
+    }
+}
+
+impl Engine {
+    /// `ns/name` where `name` is a controller whose pods were loaded (so its template
+    /// was not): the pods are named `name-<suffix>` by their controller. Picks the
+    /// first by name and says so.
+    fn controller_pod(&self, ns: &str, name: &str) -> Option<Peer> {
+        let prefix = format!("{name}-");
+        let mut pods: Vec<(EndpointId, &crate::endpoints::Endpoint)> = self
+            .endpoints()
+            .iter()
+            .enumerate()
+            .filter_map(|(i, e)| Some((EndpointId(u32::try_from(i).ok()?), e)))
+            .filter(|(_, e)| {
+                e.kind == EndpointKind::Workload
+                    && e.namespace.as_deref() == Some(ns)
+                    && e.name.starts_with(&prefix)
+            })
+            .collect();
+        pods.sort_by(|a, b| a.1.name.cmp(&b.1.name));
+        let &(id, first) = pods.first()?;
+        let ip = first.first_ip()?;
+        let others = pods.len() - 1;
+        let note = format!(
+            "`{ns}/{name}` is not a pod; tracing its pod `{}`{}",
+            first.display_name(),
+            if others == 0 {
+                String::new()
+            } else {
+                format!(" (one of {} pods named `{prefix}*`)", pods.len())
+            }
+        );
+        Some(Peer {
+            ip,
+            endpoint: Some(id),
+            label: first.display_name(),
+            note: Some(note),
+        })
     }
 }

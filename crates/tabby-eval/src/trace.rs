@@ -279,6 +279,10 @@ fn explain(engine: &Engine, rule: &CompiledRule, miss: Miss, flow: &Flow) -> Str
     }
 }
 
+/// What a trace says about host → local workload traffic.
+const HOST_TO_LOCAL_WORKLOAD: &str =
+    "traffic from a host to a workload on the same host is not policed by Calico (felix filterOutputChain)";
+
 struct TraceRec<'a> {
     engine: &'a Engine,
     flow: &'a Flow,
@@ -453,7 +457,7 @@ impl Engine {
         ctx: &FlowCtx<'_>,
         dir: Direction,
         view: View,
-        etoh: Option<bool>,
+        forced: Option<SideVerdict>,
     ) -> (SideVerdict, SideTrace) {
         let (owner, ip) = match dir {
             Direction::Egress => (ctx.src.owner, ctx.flow.src_ip),
@@ -481,9 +485,9 @@ impl Engine {
             },
             profile_mode: false,
         };
-        let verdict = match (etoh, dir) {
-            (Some(allowed), Direction::Ingress) => SideVerdict::EndpointToHost { allowed },
-            _ => match self.side_programs(owner, dir) {
+        let verdict = match forced {
+            Some(v) => v,
+            None => match self.side_programs(owner, dir) {
                 None => SideVerdict::NotCalico,
                 Some((e, p, _)) => {
                     let prog = if view == View::Enforced { e } else { p };
@@ -587,29 +591,41 @@ impl Engine {
                 "workload to its own host: DefaultEndpointToHostAction ({})",
                 if allowed { "Accept" } else { "Drop" }
             ),
+            SideVerdict::HostToLocalWorkload => HOST_TO_LOCAL_WORKLOAD.to_owned(),
         }
     }
 
     /// Decides the flow and explains every step.
     pub fn trace(&self, flow: &Flow) -> Trace {
         let ctx = self.flow_ctx(flow);
-        let etoh = self.endpoint_to_host(&ctx);
-        let (ev, egress) = self.trace_side(&ctx, Direction::Egress, View::Enforced, etoh);
-        let (iv, ingress) = self.trace_side(&ctx, Direction::Ingress, View::Enforced, etoh);
+        let h2w = self.host_to_local_workload(&ctx);
+        let (force_eg, force_in) = if h2w {
+            (
+                Some(SideVerdict::HostToLocalWorkload),
+                Some(SideVerdict::HostToLocalWorkload),
+            )
+        } else {
+            let etoh = self
+                .endpoint_to_host(&ctx)
+                .map(|allowed| SideVerdict::EndpointToHost { allowed });
+            (None, etoh)
+        };
+        let (ev, egress) = self.trace_side(&ctx, Direction::Egress, View::Enforced, force_eg);
+        let (iv, ingress) = self.trace_side(&ctx, Direction::Ingress, View::Enforced, force_in);
         let differs = |owner, dir| {
             self.side_programs(owner, dir)
                 .is_some_and(|(_, _, same)| !same)
         };
-        let eg_diff = differs(ctx.src.owner, Direction::Egress);
-        let in_diff = etoh.is_none() && differs(ctx.dst.owner, Direction::Ingress);
+        let eg_diff = force_eg.is_none() && differs(ctx.src.owner, Direction::Egress);
+        let in_diff = force_in.is_none() && differs(ctx.dst.owner, Direction::Ingress);
         let (pev, pending_egress) = if eg_diff {
-            let (v, t) = self.trace_side(&ctx, Direction::Egress, View::Pending, etoh);
+            let (v, t) = self.trace_side(&ctx, Direction::Egress, View::Pending, None);
             (v, Some(t))
         } else {
             (ev, None)
         };
         let (piv, pending_ingress) = if in_diff {
-            let (v, t) = self.trace_side(&ctx, Direction::Ingress, View::Pending, etoh);
+            let (v, t) = self.trace_side(&ctx, Direction::Ingress, View::Pending, None);
             (v, Some(t))
         } else {
             (iv, None)
@@ -624,6 +640,11 @@ impl Engine {
                     ));
                 }
             }
+        }
+        if h2w {
+            notes.push(format!(
+                "{HOST_TO_LOCAL_WORKLOAD}; Felix's IPVS exception (policing host-to-workload traffic of IPVS connections) is not modelled"
+            ));
         }
         if flow.src_ip.is_ipv6() != flow.dst_ip.is_ipv6() {
             notes.push("source and destination are of different IP families; rules were checked for the source's family".to_owned());

@@ -38,6 +38,7 @@ struct Ent {
     /// Some(profiles) for policy targets.
     profiles: Option<Vec<String>>,
     is_host: bool,
+    node: Option<String>,
 }
 
 fn pod_labels(c: &Cluster, w: &Workload) -> Labels {
@@ -89,7 +90,7 @@ fn pod_labels(c: &Cluster, w: &Workload) -> Labels {
 
 fn entities(c: &Cluster) -> Vec<Ent> {
     let mut out = Vec::new();
-    for w in &c.workloads {
+    for w in c.workloads.iter().filter(|w| !w.host_network) {
         let mut profiles = vec![format!("kns.{}", w.namespace)];
         if let Some(sa) = &w.service_account {
             profiles.push(format!("ksa.{}.{sa}", w.namespace));
@@ -101,6 +102,7 @@ fn entities(c: &Cluster) -> Vec<Ent> {
             ports: w.ports.clone(),
             profiles: Some(profiles),
             is_host: false,
+            node: w.node.as_ref().map(ToString::to_string),
         });
     }
     for h in &c.host_endpoints {
@@ -119,6 +121,7 @@ fn entities(c: &Cluster) -> Vec<Ent> {
             ports: h.ports.clone(),
             profiles: Some(h.profiles.iter().map(ToString::to_string).collect()),
             is_host: true,
+            node: Some(h.node.to_string()),
         });
     }
     for s in &c.network_sets {
@@ -145,6 +148,7 @@ fn entities(c: &Cluster) -> Vec<Ent> {
             ports: vec![],
             profiles: None,
             is_host: false,
+            node: None,
         });
     }
     out
@@ -478,11 +482,33 @@ fn reference(c: &Cluster, flow: &Flow) -> (bool, bool) {
                     .any(|n| n.addr() == ip && n.prefix_len() == n.max_prefix_len())
         })
     };
+    let (src, dst) = (owner(flow.src_ip), owner(flow.dst_ip));
+    // Felix filterOutputChain: host → local workload is not policed at all.
+    let node_of_addr = c
+        .host_endpoints
+        .iter()
+        .flat_map(|h| h.expected_ips.iter().map(move |ip| (*ip, h.node.to_string())))
+        .chain(
+            c.workloads
+                .iter()
+                .filter(|w| w.host_network)
+                .filter_map(|w| Some((w.ips.first().copied()?, w.node.as_ref()?.to_string()))),
+        )
+        .find(|(ip, _)| *ip == flow.src_ip)
+        .map(|(_, n)| n);
+    let src_is_workload = src.is_some_and(|e| !e.is_host);
+    if let (false, Some(n), Some(d)) = (src_is_workload, &node_of_addr, dst) {
+        if !d.is_host && d.node.as_ref() == Some(n) {
+            return (true, true);
+        }
+    }
+    // DefaultEndpointToHostAction (default Drop): workload → its own host's endpoint.
+    let to_own_host = matches!((src, dst), (Some(s), Some(d))
+        if !s.is_host && d.is_host && s.node.is_some() && s.node == d.node);
     let run = |pending: bool| {
-        let eg =
-            owner(flow.src_ip).is_none_or(|e| side(c, &ents, e, Direction::Egress, flow, pending));
-        let ing =
-            owner(flow.dst_ip).is_none_or(|e| side(c, &ents, e, Direction::Ingress, flow, pending));
+        let eg = src.is_none_or(|e| side(c, &ents, e, Direction::Egress, flow, pending));
+        let ing = !to_own_host
+            && dst.is_none_or(|e| side(c, &ents, e, Direction::Ingress, flow, pending));
         eg && ing
     };
     (run(false), run(true))
@@ -634,10 +660,11 @@ fn arb_cluster() -> impl Strategy<Value = Cluster> {
                 any::<bool>(),
                 any::<bool>(),
                 0..3usize,
+                0..3usize,
             ),
             1..6,
         ),
-        any::<bool>(),
+        (any::<bool>(), any::<bool>()),
         (proptest::collection::vec(0..6usize, 0..5)).prop_flat_map(|ids| {
             ids.iter()
                 .enumerate()
@@ -650,7 +677,7 @@ fn arb_cluster() -> impl Strategy<Value = Cluster> {
         ),
         any::<bool>(),
     )
-        .prop_map(|(pods, hep, policies, (d1, d2), hep_allow)| {
+        .prop_map(|(pods, (hep, host_net_pod), policies, (d1, d2), hep_allow)| {
             let mut c = cluster();
             c.namespaces.push(mk_ns("n1", &[("team", "red")]));
             c.namespaces.push(mk_ns("n2", &[("team", "blue")]));
@@ -662,7 +689,7 @@ fn arb_cluster() -> impl Strategy<Value = Cluster> {
             });
             c.tiers.push(mk_tier("t1", Some(10.0), d1));
             c.tiers.push(mk_tier("t2", Some(10.0), d2));
-            for (i, (ns, app, role, http, sa)) in pods.into_iter().enumerate() {
+            for (i, (ns, app, role, http, sa, node)) in pods.into_iter().enumerate() {
                 let mut l = vec![];
                 if app < 3 {
                     l.push(("app", APPS[app]));
@@ -672,6 +699,7 @@ fn arb_cluster() -> impl Strategy<Value = Cluster> {
                 }
                 let mut w = mk_pod(NSS[ns], &format!("w{i}"), &l, &format!("10.0.0.{}", i + 1));
                 w.service_account = Some(["default", "api", "other"][sa].into());
+                w.node = [Some("node-x"), Some("node-y"), None][node].map(Into::into);
                 if http {
                     w = with_port(w, "http", Protocol::TCP, if i % 2 == 0 { 8080 } else { 80 });
                 }
@@ -683,6 +711,12 @@ fn arb_cluster() -> impl Strategy<Value = Cluster> {
                     h.profiles = vec!["projectcalico-default-allow".into()];
                 }
                 c.host_endpoints.push(h);
+            }
+            if host_net_pod {
+                let mut w = mk_pod("n1", "probe", &[("app", "a")], "10.0.0.50");
+                w.host_network = true;
+                w.node = Some("node-y".into());
+                c.workloads.push(w);
             }
             c.network_sets
                 .push(mk_netset(None, "gs", &[("app", "c")], &["9.9.9.0/24"]));
@@ -701,6 +735,7 @@ fn arb_flow() -> impl Strategy<Value = Flow> {
     let addr = prop_oneof![
         (1..7u8).prop_map(|i| format!("10.0.0.{i}")),
         Just("10.0.0.100".to_owned()),
+        Just("10.0.0.50".to_owned()),
         Just("9.9.9.9".to_owned()),
         Just("1.2.3.4".to_owned()),
     ];

@@ -1018,3 +1018,82 @@ fn order_ties_compare_name_before_namespace() {
     let e = engine(&c);
     assert!(allowed(&e, &t(A, B, 80)));
 }
+
+/// Felix's `filterOutputChain` returns before policy for packets from the host to a
+/// local workload: kubelet probes work under default deny. Other nodes' hosts are
+/// policed by the workload's ingress policy as usual.
+#[test]
+fn host_to_local_workload_is_not_policed() {
+    let mut c = base();
+    c.workloads[0].node = Some("node1".into());
+    c.workloads[1].node = Some("node2".into());
+    // `c` has no node (like a template): never local to anything.
+    c.host_endpoints
+        .push(mk_hep("node1-eth0", "node1", "192.168.1.1", &[]));
+    let mut kubelet2 = mk_pod("kube-system", "kubelet-probe", &[], "192.168.2.5");
+    kubelet2.host_network = true;
+    kubelet2.node = Some("node2".into());
+    c.workloads.push(kubelet2);
+    let mut deny = mk_gnp("default-deny", "all()");
+    deny.types = types(true, true);
+    c.policies.push(deny);
+    let e = engine(&c);
+
+    let h2w = SideVerdict::HostToLocalWorkload;
+    // (source, destination, allowed, decided by host → local workload)
+    let table = [
+        ("192.168.1.1", A, true, true),  // HEP address of node1 → pod on node1
+        ("192.168.1.1", B, false, false), // node1 → pod on node2: policed
+        ("192.168.2.5", B, true, true),  // hostNetwork pod address of node2 → pod on node2
+        ("192.168.2.5", A, false, false),
+        ("192.168.1.1", C, false, false), // no node: never local
+        (A, B, false, false),
+        (EXT, A, false, false),
+    ];
+    for (src, dst, want, by_h2w) in table {
+        let d = check(&e, &t(src, dst, 8080));
+        assert_eq!(d.allowed, want, "{src} -> {dst}");
+        assert_eq!(d.staged_allowed, want, "{src} -> {dst}");
+        assert_eq!(d.egress == h2w && d.ingress == h2w, by_h2w, "{src} -> {dst}");
+        assert_eq!(
+            d.staged_egress == h2w && d.staged_ingress == h2w,
+            by_h2w,
+            "{src} -> {dst}"
+        );
+    }
+    let tr = e.trace(&t("192.168.1.1", A, 8080));
+    for s in [&tr.egress, &tr.ingress] {
+        assert_eq!(s.verdict, "allow");
+        assert!(s.tiers.is_empty() && s.flow_log_policies.is_empty());
+        assert_eq!(
+            s.decided_by,
+            "traffic from a host to a workload on the same host is not policed by Calico (felix filterOutputChain)"
+        );
+    }
+    assert!(tr.pending.is_none());
+    let json = serde_json::to_value(&tr).unwrap();
+    assert_eq!(json["ingress"]["endpoint"]["name"], "app/a");
+    assert_eq!(json["egress"]["endpoint"]["name"], "host:node1-eth0");
+
+    // The other node's host is let in by an ingress rule, not by the exemption.
+    let mut allow = with_ingress(
+        mk_np("app", "allow-node1", "app == 'b'"),
+        vec![{
+            let mut r = tcp(Action::Allow, 8080);
+            r.source.nets = vec!["192.168.1.0/24".parse().unwrap()];
+            r
+        }],
+    );
+    allow.order = Some(1.0);
+    c.policies.push(allow);
+    let mut allow_out = mk_gnp("hep-out", "all()");
+    allow_out.types = types(false, true);
+    allow_out.egress = vec![rule(Action::Allow)];
+    allow_out.order = Some(1.0);
+    c.policies.push(allow_out);
+    let e = engine(&c);
+    let d = check(&e, &t("192.168.1.1", B, 8080));
+    assert!(d.allowed);
+    assert!(matches!(d.ingress, SideVerdict::Rule { .. }), "{d:?}");
+    assert!(!allowed(&e, &t("192.168.1.1", B, 9090)));
+}

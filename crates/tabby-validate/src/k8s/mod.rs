@@ -325,8 +325,10 @@ fn drop_superseded_templates(ctx: &mut Ctx, objects: &[RawObject], out: &mut Clu
     }
     // Controllers reached from each kept pod through its owner chain.
     let mut owned: BTreeSet<ObjKey> = BTreeSet::new();
-    // Namespaced labels of kept pods without owner references (matched by selector).
-    let mut orphans: Vec<(String, LabelMap)> = Vec::new();
+    // Namespaced labels of every kept pod, matched against controller selectors: a
+    // dump often holds a Deployment and its pods but not the ReplicaSet between them,
+    // so the owner chain alone cannot connect them.
+    let mut pods: Vec<(String, LabelMap)> = Vec::new();
     for w in &out.workloads {
         if w.origin != EndpointOrigin::Pod {
             continue;
@@ -334,8 +336,8 @@ fn drop_superseded_templates(ctx: &mut Ctx, objects: &[RawObject], out: &mut Clu
         let ns = w.namespace.to_string();
         let key = ("Pod".to_owned(), ns.clone(), w.name.to_string());
         let refs = owners.get(&key).cloned().unwrap_or_default();
+        pods.push((ns.clone(), w.labels.clone()));
         if refs.is_empty() {
-            orphans.push((ns, w.labels.clone()));
             continue;
         }
         // INVARIANT: owner chains are short (pod → ReplicaSet → Deployment); the bound
@@ -372,7 +374,7 @@ fn drop_superseded_templates(ctx: &mut Ctx, objects: &[RawObject], out: &mut Clu
             Some("its pods are in the input and stand for it")
         } else if objs
             .get(&key)
-            .is_some_and(|o| selects_any(o, &w.namespace, &orphans))
+            .is_some_and(|o| selects_any(o, &w.namespace, &pods))
         {
             Some("pods its selector matches are in the input and stand for it")
         } else {
@@ -397,7 +399,7 @@ fn drop_superseded_templates(ctx: &mut Ctx, objects: &[RawObject], out: &mut Clu
     out.workloads = kept;
 }
 
-/// Whether the controller's `spec.selector` matches any of the orphan pods in `ns`.
+/// Whether the controller's `spec.selector` matches any of the kept pods in `ns`.
 fn selects_any(obj: &RawObject, ns: &str, pods: &[(String, LabelMap)]) -> bool {
     let root = At::root(obj);
     let sel = if obj.kind == "CronJob" {

@@ -73,6 +73,7 @@ fn repo_root() -> PathBuf {
 fn decider(engine: &Engine, v: &SideVerdict) -> String {
     match *v {
         SideVerdict::NotCalico => "not-calico".to_owned(),
+        SideVerdict::HostToLocalWorkload => "host-to-local-workload".to_owned(),
         SideVerdict::Failsafe => "failsafe".to_owned(),
         SideVerdict::ProfilesExhausted { .. } => "no-profile-allowed".to_owned(),
         SideVerdict::EndpointToHost { allowed } => {
@@ -87,6 +88,8 @@ fn decider(engine: &Engine, v: &SideVerdict) -> String {
                 .flow_log_policy(v)
                 .unwrap_or_else(|| "<unnamed>".to_owned())
         }
+        #[allow(unreachable_patterns)]
+        _ => format!("{v:?}"),
     }
 }
 

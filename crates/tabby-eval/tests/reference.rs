@@ -487,7 +487,11 @@ fn reference(c: &Cluster, flow: &Flow) -> (bool, bool) {
     let node_of_addr = c
         .host_endpoints
         .iter()
-        .flat_map(|h| h.expected_ips.iter().map(move |ip| (*ip, h.node.to_string())))
+        .flat_map(|h| {
+            h.expected_ips
+                .iter()
+                .map(move |ip| (*ip, h.node.to_string()))
+        })
         .chain(
             c.workloads
                 .iter()
@@ -677,58 +681,61 @@ fn arb_cluster() -> impl Strategy<Value = Cluster> {
         ),
         any::<bool>(),
     )
-        .prop_map(|(pods, (hep, host_net_pod), policies, (d1, d2), hep_allow)| {
-            let mut c = cluster();
-            c.namespaces.push(mk_ns("n1", &[("team", "red")]));
-            c.namespaces.push(mk_ns("n2", &[("team", "blue")]));
-            c.service_accounts.push(tabby_model::ServiceAccount {
-                namespace: "n1".into(),
-                name: "api".into(),
-                labels: labels(&[("role", "api")]),
-                loc: None,
-            });
-            c.tiers.push(mk_tier("t1", Some(10.0), d1));
-            c.tiers.push(mk_tier("t2", Some(10.0), d2));
-            for (i, (ns, app, role, http, sa, node)) in pods.into_iter().enumerate() {
-                let mut l = vec![];
-                if app < 3 {
-                    l.push(("app", APPS[app]));
+        .prop_map(
+            |(pods, (hep, host_net_pod), policies, (d1, d2), hep_allow)| {
+                let mut c = cluster();
+                c.namespaces.push(mk_ns("n1", &[("team", "red")]));
+                c.namespaces.push(mk_ns("n2", &[("team", "blue")]));
+                c.service_accounts.push(tabby_model::ServiceAccount {
+                    namespace: "n1".into(),
+                    name: "api".into(),
+                    labels: labels(&[("role", "api")]),
+                    loc: None,
+                });
+                c.tiers.push(mk_tier("t1", Some(10.0), d1));
+                c.tiers.push(mk_tier("t2", Some(10.0), d2));
+                for (i, (ns, app, role, http, sa, node)) in pods.into_iter().enumerate() {
+                    let mut l = vec![];
+                    if app < 3 {
+                        l.push(("app", APPS[app]));
+                    }
+                    if role {
+                        l.push(("role", "db"));
+                    }
+                    let mut w = mk_pod(NSS[ns], &format!("w{i}"), &l, &format!("10.0.0.{}", i + 1));
+                    w.service_account = Some(["default", "api", "other"][sa].into());
+                    w.node = [Some("node-x"), Some("node-y"), None][node].map(Into::into);
+                    if http {
+                        w = with_port(w, "http", Protocol::TCP, if i % 2 == 0 { 8080 } else { 80 });
+                    }
+                    c.workloads.push(w);
                 }
-                if role {
-                    l.push(("role", "db"));
+                if hep {
+                    let mut h: HostEndpoint =
+                        mk_hep("h1", "node-x", "10.0.0.100", &[("role", "db")]);
+                    if hep_allow {
+                        h.profiles = vec!["projectcalico-default-allow".into()];
+                    }
+                    c.host_endpoints.push(h);
                 }
-                let mut w = mk_pod(NSS[ns], &format!("w{i}"), &l, &format!("10.0.0.{}", i + 1));
-                w.service_account = Some(["default", "api", "other"][sa].into());
-                w.node = [Some("node-x"), Some("node-y"), None][node].map(Into::into);
-                if http {
-                    w = with_port(w, "http", Protocol::TCP, if i % 2 == 0 { 8080 } else { 80 });
+                if host_net_pod {
+                    let mut w = mk_pod("n1", "probe", &[("app", "a")], "10.0.0.50");
+                    w.host_network = true;
+                    w.node = Some("node-y".into());
+                    c.workloads.push(w);
                 }
-                c.workloads.push(w);
-            }
-            if hep {
-                let mut h: HostEndpoint = mk_hep("h1", "node-x", "10.0.0.100", &[("role", "db")]);
-                if hep_allow {
-                    h.profiles = vec!["projectcalico-default-allow".into()];
-                }
-                c.host_endpoints.push(h);
-            }
-            if host_net_pod {
-                let mut w = mk_pod("n1", "probe", &[("app", "a")], "10.0.0.50");
-                w.host_network = true;
-                w.node = Some("node-y".into());
-                c.workloads.push(w);
-            }
-            c.network_sets
-                .push(mk_netset(None, "gs", &[("app", "c")], &["9.9.9.0/24"]));
-            c.network_sets.push(mk_netset(
-                Some("n2"),
-                "ns",
-                &[("app", "a")],
-                &["10.0.0.4/30"],
-            ));
-            c.policies = policies;
-            c
-        })
+                c.network_sets
+                    .push(mk_netset(None, "gs", &[("app", "c")], &["9.9.9.0/24"]));
+                c.network_sets.push(mk_netset(
+                    Some("n2"),
+                    "ns",
+                    &[("app", "a")],
+                    &["10.0.0.4/30"],
+                ));
+                c.policies = policies;
+                c
+            },
+        )
 }
 
 fn arb_flow() -> impl Strategy<Value = Flow> {

@@ -1042,9 +1042,9 @@ fn host_to_local_workload_is_not_policed() {
     let h2w = SideVerdict::HostToLocalWorkload;
     // (source, destination, allowed, decided by host → local workload)
     let table = [
-        ("192.168.1.1", A, true, true),  // HEP address of node1 → pod on node1
+        ("192.168.1.1", A, true, true), // HEP address of node1 → pod on node1
         ("192.168.1.1", B, false, false), // node1 → pod on node2: policed
-        ("192.168.2.5", B, true, true),  // hostNetwork pod address of node2 → pod on node2
+        ("192.168.2.5", B, true, true), // hostNetwork pod address of node2 → pod on node2
         ("192.168.2.5", A, false, false),
         ("192.168.1.1", C, false, false), // no node: never local
         (A, B, false, false),
@@ -1054,7 +1054,11 @@ fn host_to_local_workload_is_not_policed() {
         let d = check(&e, &t(src, dst, 8080));
         assert_eq!(d.allowed, want, "{src} -> {dst}");
         assert_eq!(d.staged_allowed, want, "{src} -> {dst}");
-        assert_eq!(d.egress == h2w && d.ingress == h2w, by_h2w, "{src} -> {dst}");
+        assert_eq!(
+            d.egress == h2w && d.ingress == h2w,
+            by_h2w,
+            "{src} -> {dst}"
+        );
         assert_eq!(
             d.staged_egress == h2w && d.staged_ingress == h2w,
             by_h2w,

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use clap::Args as ClapArgs;
 use serde::Serialize;
-use tabby_eval::{Engine, EngineOptions, EndpointId, EndpointKind, Stage, View};
+use tabby_eval::{EndpointId, EndpointKind, Engine, EngineOptions, Stage, View};
 use tabby_model::Direction;
 
 use crate::cmd_validate::plural;
@@ -101,7 +101,11 @@ pub fn run(args: &Args) -> anyhow::Result<Exit> {
         OutputFormat::Json => print_json(&report)?,
         OutputFormat::Text => print_stdout(&render(&report))?,
     }
-    Ok(if report.valid { Exit::Ok } else { Exit::Negative })
+    Ok(if report.valid {
+        Exit::Ok
+    } else {
+        Exit::Negative
+    })
 }
 
 fn summarise(input: &Input, engine: &Engine) -> CheckReport {
@@ -140,12 +144,10 @@ fn summarise(input: &Input, engine: &Engine) -> CheckReport {
     for e in endpoints.iter().filter(|e| e.is_policy_target()) {
         let row = match (&e.kind, &e.namespace) {
             (EndpointKind::Workload, Some(ns)) => {
-                by_ns
-                    .entry(ns.to_string())
-                    .or_insert_with(|| IsolationRow {
-                        namespace: ns.to_string(),
-                        ..IsolationRow::default()
-                    })
+                by_ns.entry(ns.to_string()).or_insert_with(|| IsolationRow {
+                    namespace: ns.to_string(),
+                    ..IsolationRow::default()
+                })
             }
             _ => &mut hosts,
         };

@@ -52,7 +52,11 @@ pub fn run(cmd: &Command) -> anyhow::Result<Exit> {
             };
             match Selector::parse(selector) {
                 Ok(s) => {
-                    print_stdout(if s.matches(&labels) { "true\n" } else { "false\n" })?;
+                    print_stdout(if s.matches(&labels) {
+                        "true\n"
+                    } else {
+                        "false\n"
+                    })?;
                     Ok(Exit::Ok)
                 }
                 Err(e) => {

@@ -96,7 +96,10 @@ pub fn run(args: &Args) -> anyhow::Result<Exit> {
             ..EngineOptions::default()
         },
     );
-    let (src, dst) = match (engine.endpoint_ref(&args.from), engine.endpoint_ref(&args.to)) {
+    let (src, dst) = match (
+        engine.endpoint_ref(&args.from),
+        engine.endpoint_ref(&args.to),
+    ) {
         (Ok(s), Ok(d)) => (s, d),
         (Err(e), _) => return usage(&format!("--from: {e}")),
         (_, Err(e)) => return usage(&format!("--to: {e}")),

@@ -40,7 +40,8 @@ impl From<Exit> for ExitCode {
     }
 }
 
-const ABOUT: &str = "Calico network policy, checked: validate, explain and analyse Calico and Kubernetes policies";
+const ABOUT: &str =
+    "Calico network policy, checked: validate, explain and analyse Calico and Kubernetes policies";
 
 const LONG_ABOUT: &str = "\
 tabby reads Calico (projectcalico.org/v3) and Kubernetes resources from YAML or JSON
@@ -103,7 +104,11 @@ pub fn main_entry() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
-            let code = if e.use_stderr() { Exit::Error } else { Exit::Ok };
+            let code = if e.use_stderr() {
+                Exit::Error
+            } else {
+                Exit::Ok
+            };
             let _ = e.print();
             return code.into();
         }

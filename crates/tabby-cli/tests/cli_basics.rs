@@ -1,4 +1,9 @@
 //! End-to-end tests of the `tabby` binary: exit codes, stdout/stderr split, formats.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test helpers fail the test loudly"
+)]
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -42,7 +47,10 @@ fn text(b: &[u8]) -> String {
 fn selector_fmt_prints_the_canonical_form() {
     let out = tabby(&["selector", "fmt", "app=='web' && tier in {'b','a','b'}"]);
     assert_eq!(out.status.code(), Some(0));
-    assert_eq!(text(&out.stdout), "(app == \"web\" && tier in {\"a\", \"b\"})\n");
+    assert_eq!(
+        text(&out.stdout),
+        "(app == \"web\" && tier in {\"a\", \"b\"})\n"
+    );
 }
 
 #[test]

@@ -138,10 +138,7 @@ fn load_scenario(dir: &Path) -> Result<Scenario, String> {
     }
     let loaded = tabby_load::load_paths(&paths, &LoadOptions::default());
     if loaded.diagnostics.has_errors() {
-        return Err(format!(
-            "{name}: load errors: {:#?}",
-            loaded.diagnostics
-        ));
+        return Err(format!("{name}: load errors: {:#?}", loaded.diagnostics));
     }
     let validated = tabby_validate::validate(&loaded.objects);
     if validated.diagnostics.has_errors() {
@@ -190,10 +187,18 @@ fn run_case(engine: &Engine, c: &Case) -> Result<(), String> {
     check("egress", &c.egress, &decider(engine, &decision.egress));
     check("ingress", &c.ingress, &decider(engine, &decision.ingress));
     if let Some(s) = &c.staged_egress {
-        check("staged_egress", s, &decider(engine, &decision.staged_egress));
+        check(
+            "staged_egress",
+            s,
+            &decider(engine, &decision.staged_egress),
+        );
     }
     if let Some(s) = &c.staged_ingress {
-        check("staged_ingress", s, &decider(engine, &decision.staged_ingress));
+        check(
+            "staged_ingress",
+            s,
+            &decider(engine, &decision.staged_ingress),
+        );
     }
     if let Some(p) = &c.egress_path {
         check(
@@ -211,9 +216,17 @@ fn run_case(engine: &Engine, c: &Case) -> Result<(), String> {
     }
     // decide() and trace() must agree whatever the expectations say.
     let dv = if decision.allowed { "allow" } else { "deny" };
-    let ds = if decision.staged_allowed { "allow" } else { "deny" };
+    let ds = if decision.staged_allowed {
+        "allow"
+    } else {
+        "deny"
+    };
     check("decide() vs trace() verdict", trace.verdict, dv);
-    check("decide() vs trace() staged verdict", trace.staged_verdict, ds);
+    check(
+        "decide() vs trace() staged verdict",
+        trace.staged_verdict,
+        ds,
+    );
     if diffs.is_empty() {
         Ok(())
     } else {

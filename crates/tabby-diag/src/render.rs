@@ -20,7 +20,8 @@ pub fn render_plain(d: &Diagnostic) -> String {
             let width = {
                 let (end_line, end_col) = loc.file().line_col(loc.span().end);
                 if end_line == line && end_col > col {
-                    (end_col - col).min(shown.chars().count().saturating_sub(col - 1 - shift).max(1))
+                    (end_col - col)
+                        .min(shown.chars().count().saturating_sub(col - 1 - shift).max(1))
                 } else {
                     usize::from(span_len > 0).max(1)
                 }

@@ -24,13 +24,19 @@ pub(crate) enum Op {
         first: PolicyId,
         end: u32,
     },
-    Policy(PolicyId),
-    /// A rule: its quick header and its index in the flat rule arena.
-    Rule(Quick, u32),
+    /// Start of a policy; `start` is the flat arena position of its first rule in
+    /// this direction (a rule's index in the policy is `quick.flat - start`).
+    Policy { policy: PolicyId, start: u32 },
+    /// A rule: its quick header (which knows its flat arena position).
+    Rule(Quick),
     /// Every policy of the tier left the flow undecided.
     TierEnd(TierDefaultAction),
-    /// Start of a profile; `end` is the index of its `ProfileEnd`.
-    Profile(ProfileId, u32),
+    /// Start of a profile; `end` is the index of its `ProfileEnd`, `start` as for `Policy`.
+    Profile {
+        profile: ProfileId,
+        end: u32,
+        start: u32,
+    },
     ProfileEnd,
     End,
 }
@@ -52,7 +58,7 @@ pub(crate) fn emit(
         if let Some((s, n)) = range {
             for k in s..s + n {
                 if let Some(q) = quick.get(k as usize) {
-                    out.push(Op::Rule(*q, k));
+                    out.push(Op::Rule(*q));
                 }
             }
         }
@@ -69,10 +75,13 @@ pub(crate) fn emit(
             end: 0,
         });
         for &pid in &t.policies {
-            out.push(Op::Policy(pid));
             let range = policy_ranges
                 .get(pid.0 as usize)
                 .and_then(|r| r.get(d).copied());
+            out.push(Op::Policy {
+                policy: pid,
+                start: range.map_or(0, |r| r.0),
+            });
             rules(out, range);
         }
         let end = out.len() as u32;
@@ -83,14 +92,18 @@ pub(crate) fn emit(
     }
     for &prof in &prog.profiles {
         let at = out.len();
-        out.push(Op::Profile(prof, 0));
         let range = profile_ranges
             .get(prof.0 as usize)
             .and_then(|r| r.get(d).copied());
+        out.push(Op::Profile {
+            profile: prof,
+            end: 0,
+            start: range.map_or(0, |r| r.0),
+        });
         rules(out, range);
         let end = out.len() as u32;
         out.push(Op::ProfileEnd);
-        if let Some(Op::Profile(_, e)) = out.get_mut(at) {
+        if let Some(Op::Profile { end: e, .. }) = out.get_mut(at) {
             *e = end;
         }
     }
@@ -113,7 +126,7 @@ pub(crate) fn run(
     let mut hits: u16 = 0;
     let (mut stage, mut tier, mut first, mut tier_end) =
         (Stage::Normal, TierIdx(0), PolicyId(0), 0u32);
-    let mut policy = PolicyId(0);
+    let (mut policy, mut rules_start) = (PolicyId(0), 0u32);
     let (mut profile, mut profile_end) = (ProfileId(0), 0u32);
     let mut in_profile = false;
     while let Some(op) = code.get(i) {
@@ -140,13 +153,13 @@ pub(crate) fn run(
                 (stage, tier, first, tier_end) = (s, t, f, end);
                 in_profile = false;
             }
-            Op::Policy(p) => policy = p,
-            Op::Rule(q, k) => {
+            Op::Policy { policy: p, start } => (policy, rules_start) = (p, start),
+            Op::Rule(q) => {
                 let hit = q.passes(ctx)
                     && q.action != Action::Log
-                    && (!q.slow
+                    && (!q.slow()
                         || full
-                            .get(k as usize)
+                            .get(q.flat as usize)
                             .is_some_and(|r| match_rule(r, ctx, ipindex).is_ok()));
                 if hit {
                     match (in_profile, q.action) {
@@ -161,7 +174,7 @@ pub(crate) fn run(
                                 stage,
                                 tier,
                                 policy,
-                                rule: q.index,
+                                rule: q.flat.wrapping_sub(rules_start),
                                 action,
                                 hits,
                             }
@@ -173,7 +186,7 @@ pub(crate) fn run(
                         (true, action) => {
                             return SideVerdict::Profile {
                                 profile,
-                                rule: q.index,
+                                rule: q.flat.wrapping_sub(rules_start),
                                 action,
                                 hits,
                             }
@@ -189,8 +202,12 @@ pub(crate) fn run(
                     hits,
                 }
             }
-            Op::Profile(p, end) => {
-                (profile, profile_end) = (p, end);
+            Op::Profile {
+                profile: p,
+                end,
+                start,
+            } => {
+                (profile, profile_end, rules_start) = (p, end, start);
                 in_profile = true;
             }
             Op::ProfileEnd => {}
@@ -199,4 +216,14 @@ pub(crate) fn run(
         i += 1;
     }
     SideVerdict::ProfilesExhausted { hits }
+}
+
+#[cfg(test)]
+mod tests {
+    /// The flattened code stays compact: a rule op is its 28-byte header (the tag lives in a niche).
+    #[test]
+    fn op_is_small() {
+        assert!(std::mem::size_of::<crate::matching::Quick>() <= 28);
+        assert!(std::mem::size_of::<super::Op>() <= 28);
+    }
 }

@@ -416,7 +416,8 @@ pub fn build(cluster: &Cluster, options: &EngineOptions) -> EndpointTable {
 pub struct NodeAddrs {
     /// Host endpoint `expectedIPs` (by the host endpoint's node), then the addresses
     /// of `hostNetwork` pods (by the pod's node). The first claim of an address wins.
-    pub by_addr: HashMap<IpAddr, u32>,
+    /// Sorted by address (binary search: no hashing on the hot path).
+    pub by_addr: Vec<(IpAddr, u32)>,
     /// Per endpoint: its node number.
     pub endpoint_node: Vec<u32>,
 }
@@ -430,7 +431,7 @@ impl NodeAddrs {
             let next = numbers.len() as u32;
             *numbers.entry(n).or_insert(next)
         };
-        let mut by_addr = HashMap::new();
+        let mut by_addr: HashMap<IpAddr, u32> = HashMap::new();
         for h in &cluster.host_endpoints {
             let n = number(&h.node);
             for ip in &h.expected_ips {
@@ -453,6 +454,8 @@ impl NodeAddrs {
                 _ => NO_NODE,
             })
             .collect();
+        let mut by_addr: Vec<(IpAddr, u32)> = by_addr.into_iter().collect();
+        by_addr.sort_unstable();
         NodeAddrs {
             by_addr,
             endpoint_node,
@@ -462,10 +465,8 @@ impl NodeAddrs {
     /// The node number of `ip`, if it is a node address.
     #[inline]
     pub fn node_of(&self, ip: IpAddr) -> Option<u32> {
-        if self.by_addr.is_empty() {
-            return None;
-        }
-        self.by_addr.get(&ip).copied()
+        let i = self.by_addr.binary_search_by(|(a, _)| a.cmp(&ip)).ok()?;
+        self.by_addr.get(i).map(|(_, n)| *n)
     }
 }
 

@@ -134,7 +134,7 @@ impl FlatRules {
     fn push(&mut self, rules: &[rules::CompiledRule]) -> (u32, u32) {
         let start = self.full.len() as u32;
         for r in rules {
-            self.quick.push(Quick::of(r));
+            self.quick.push(Quick::of(r, self.full.len() as u32));
             self.full.push(r.clone());
         }
         (start, rules.len() as u32)
@@ -391,6 +391,7 @@ impl Engine {
                 None => [u32::MAX; 4],
             })
             .collect();
+        self.ipindex.attach_code(&self.endpoint_code);
         self.code = code;
         self.policies = policies;
         self.profiles = profiles;
@@ -597,14 +598,13 @@ impl Engine {
                 &ctx,
             )
         };
-        let side = |owner: Option<EndpointId>, dir: Direction| {
-            let slots = owner.and_then(|o| self.endpoint_code.get(o.index()));
-            let e = slots
-                .and_then(|s| s.get(slot(dir, View::Enforced)))
+        let side = |code: &[u32; 4], dir: Direction| {
+            let e = code
+                .get(slot(dir, View::Enforced))
                 .copied()
                 .unwrap_or(u32::MAX);
-            let p = slots
-                .and_then(|s| s.get(slot(dir, View::Pending)))
+            let p = code
+                .get(slot(dir, View::Pending))
                 .copied()
                 .unwrap_or(u32::MAX);
             if e == u32::MAX {
@@ -614,13 +614,13 @@ impl Engine {
             let pv = if p == e { v } else { run(p, dir) };
             (v, pv)
         };
-        let (egress, staged_egress) = side(ctx.src.owner, Direction::Egress);
+        let (egress, staged_egress) = side(&ctx.src.code, Direction::Egress);
         let (ingress, staged_ingress) = match self.endpoint_to_host(&ctx) {
             Some(allowed) => (
                 SideVerdict::EndpointToHost { allowed },
                 SideVerdict::EndpointToHost { allowed },
             ),
-            None => side(ctx.dst.owner, Direction::Ingress),
+            None => side(&ctx.dst.code, Direction::Ingress),
         };
         Decision {
             allowed: egress.allowed() && ingress.allowed(),

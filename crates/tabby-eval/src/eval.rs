@@ -154,10 +154,10 @@ fn run_rules<R: Recorder>(
             if let (Some(quick), Some(full)) = (flat.quick.get(s..e), flat.full.get(s..e)) {
                 for (q, r) in quick.iter().zip(full) {
                     if q.passes(ctx)
-                        && (!q.slow || match_rule(r, ctx, ipindex).is_ok())
+                        && (!q.slow() || match_rule(r, ctx, ipindex).is_ok())
                         && q.action != Action::Log
                     {
-                        return Some((q.index, q.action));
+                        return Some((r.index, q.action));
                     }
                 }
                 return None;

@@ -51,14 +51,38 @@ pub struct PeerClass {
     pub owner: Option<EndpointId>,
     /// The owner is a host endpoint.
     pub owner_is_host: bool,
+    /// The owner's program code starts per (direction, view) slot, `u32::MAX` when
+    /// there is no owner (see [`IpIndex::attach_code`]).
+    pub code: [u32; 4],
 }
+
+/// One slot of [`Exact4`]: everything `decide()` needs about an endpoint address
+/// in one 32-byte, 32-aligned block (one cache line access).
+#[derive(Debug, Clone, Copy)]
+#[repr(C, align(32))]
+struct Slot {
+    addr: u32,
+    /// `EMPTY` marks a free slot.
+    class: u32,
+    owner: u32,
+    code: [u32; 4],
+}
+
+const FREE: Slot = Slot {
+    addr: 0,
+    class: EMPTY,
+    owner: NO_OWNER,
+    code: [NO_CODE; 4],
+};
+
+/// No program (not a policy target, or not attached yet).
+pub const NO_CODE: u32 = u32::MAX;
 
 /// Open-addressing table of single-address IPv4 intervals (endpoint addresses):
 /// one probe instead of a binary search for the common case.
 #[derive(Debug, Clone, Default)]
 struct Exact4 {
-    /// (address, class, owner); `class == EMPTY` marks a free slot.
-    slots: Vec<(u32, u32, u32)>,
+    slots: Vec<Slot>,
     shift: u32,
 }
 
@@ -78,20 +102,27 @@ impl Exact4 {
         if singles.is_empty() {
             return Exact4::default();
         }
-        let bits = (singles.len() * 2)
-            .next_power_of_two()
-            .trailing_zeros()
-            .max(1);
-        let mut slots = vec![(0, EMPTY, NO_OWNER); 1usize << bits];
+        // Load factor between 3/8 and 3/4.
+        let mut size = singles.len().next_power_of_two();
+        if singles.len() * 4 > size * 3 {
+            size *= 2;
+        }
+        let bits = size.trailing_zeros().max(1);
+        let mut slots = vec![FREE; 1usize << bits];
         let shift = 32 - bits;
         let mask = slots.len() - 1;
-        for e in singles {
-            let mut i = Self::hash(e.0, shift);
-            while slots.get(i).is_some_and(|s| s.1 != EMPTY) {
+        for (addr, class, owner) in singles {
+            let mut i = Self::hash(addr, shift);
+            while slots.get(i).is_some_and(|s| s.class != EMPTY) {
                 i = (i + 1) & mask;
             }
             if let Some(s) = slots.get_mut(i) {
-                *s = e;
+                *s = Slot {
+                    addr,
+                    class,
+                    owner,
+                    code: [NO_CODE; 4],
+                };
             }
         }
         Exact4 { slots, shift }
@@ -103,7 +134,7 @@ impl Exact4 {
     }
 
     #[inline]
-    fn get(&self, a: u32) -> Option<(u32, u32)> {
+    fn get(&self, a: u32) -> Option<&Slot> {
         if self.slots.is_empty() {
             return None;
         }
@@ -111,11 +142,11 @@ impl Exact4 {
         let mut i = Self::hash(a, self.shift);
         loop {
             let s = self.slots.get(i)?;
-            if s.1 == EMPTY {
+            if s.class == EMPTY {
                 return None;
             }
-            if s.0 == a {
-                return Some((s.1, s.2));
+            if s.addr == a {
+                return Some(s);
             }
             i = (i + 1) & mask;
         }
@@ -132,6 +163,8 @@ pub struct IpIndex {
     v4: Table<u32>,
     v6: Table<u128>,
     classes: Vec<BitSet>,
+    /// Per endpoint: its code starts (for owners found outside `exact4`).
+    owner_code: Vec<[u32; 4]>,
 }
 
 fn range(net: &IpNet) -> (u128, u128) {
@@ -259,20 +292,54 @@ impl IpIndex {
         idx
     }
 
+    /// Records every endpoint's code starts (`u32::MAX`: none) next to its
+    /// addresses, so `decide()` finds class, owner and program in one access.
+    pub fn attach_code(&mut self, endpoint_code: &[[u32; 4]]) {
+        for s in &mut self.exact4.slots {
+            if s.class != EMPTY {
+                s.code = endpoint_code
+                    .get((s.owner & !HOST_BIT) as usize)
+                    .copied()
+                    .unwrap_or([NO_CODE; 4]);
+            }
+        }
+        self.owner_code = endpoint_code.to_vec();
+    }
+
     /// The class and owner of an address.
     #[inline]
     pub fn lookup(&self, ip: IpAddr) -> PeerClass {
-        let (class, owner) = match ip {
+        let (class, owner, code) = match ip {
             IpAddr::V4(a) => {
                 let a = u32::from(a);
-                self.exact4.get(a).unwrap_or_else(|| self.v4.lookup(a))
+                match self.exact4.get(a) {
+                    Some(s) => (s.class, s.owner, Some(s.code)),
+                    None => {
+                        let (c, o) = self.v4.lookup(a);
+                        (c, o, None)
+                    }
+                }
             }
-            IpAddr::V6(a) => self.v6.lookup(u128::from(a)),
+            IpAddr::V6(a) => {
+                let (c, o) = self.v6.lookup(u128::from(a));
+                (c, o, None)
+            }
+        };
+        let has_owner = owner != NO_OWNER;
+        let code = match code {
+            Some(c) => c,
+            None if has_owner => self
+                .owner_code
+                .get((owner & !HOST_BIT) as usize)
+                .copied()
+                .unwrap_or([NO_CODE; 4]),
+            None => [NO_CODE; 4],
         };
         PeerClass {
             class,
-            owner: (owner != NO_OWNER).then_some(EndpointId(owner & !HOST_BIT)),
-            owner_is_host: owner != NO_OWNER && owner & HOST_BIT != 0,
+            owner: has_owner.then_some(EndpointId(owner & !HOST_BIT)),
+            owner_is_host: has_owner && owner & HOST_BIT != 0,
+            code,
         }
     }
 

@@ -57,31 +57,35 @@ pub struct FlowCtx<'a> {
 }
 
 /// The cheap, contiguous part of a rule checked first on the fast path: family,
-/// protocol and the four selector bits. `slow` says the rule has other criteria
-/// (nets, ports, ICMP, services, domains, notProtocol) left to check in full.
+/// protocol, the four selector bits and one destination port range. `slow` says
+/// the rule has other criteria (nets, ports, ICMP, services, domains, notProtocol)
+/// left to check in full. 28 bytes, so a flattened rule op stays small.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Quick {
-    pub action: tabby_model::Action,
-    pub index: u32,
-    pub v4: bool,
-    pub v6: bool,
-    /// 0 = any protocol.
-    pub protocol: u8,
     /// SelIds, [`Quick::NONE`] when absent.
     pub src_sel: u32,
     pub src_not: u32,
     pub dst_sel: u32,
     pub dst_not: u32,
+    /// Position of the rule in the flat rule arena.
+    pub flat: u32,
     /// A single numeric destination port range (`dst_lo == 0`: none).
     pub dst_lo: u16,
     pub dst_hi: u16,
-    pub slow: bool,
+    pub action: tabby_model::Action,
+    /// 0 = any protocol.
+    pub protocol: u8,
+    /// [`Quick::V4`], [`Quick::V6`], [`Quick::SLOW`].
+    pub flags: u8,
 }
 
 impl Quick {
     pub const NONE: u32 = u32::MAX;
+    pub const V4: u8 = 1;
+    pub const V6: u8 = 2;
+    pub const SLOW: u8 = 4;
 
-    pub fn of(r: &CompiledRule) -> Quick {
+    pub fn of(r: &CompiledRule, flat: u32) -> Quick {
         let side_slow = |s: &CompiledSide, ports_ok: bool| {
             !s.nets.is_empty()
                 || !s.not_nets.is_empty()
@@ -95,34 +99,43 @@ impl Quick {
             ([one], true) if one.min > 0 => Some(*one),
             _ => None,
         };
+        // Protocol 0 never occurs in valid input; treat it as "slow" to stay exact.
+        let slow = r.protocol == Some(0)
+            || r.not_protocol.is_some()
+            || r.icmp.is_some()
+            || r.not_icmp.is_some()
+            || side_slow(&r.src, false)
+            || side_slow(&r.dst, single.is_some());
+        let flags = if r.v4 { Self::V4 } else { 0 }
+            | if r.v6 { Self::V6 } else { 0 }
+            | if slow { Self::SLOW } else { 0 };
         Quick {
-            action: r.action,
-            index: r.index,
-            v4: r.v4,
-            v6: r.v6,
-            protocol: r.protocol.unwrap_or(0),
             src_sel: r.src.selector.map_or(Self::NONE, |s| s.0),
             src_not: r.src.not_selector.map_or(Self::NONE, |s| s.0),
             dst_sel: r.dst.selector.map_or(Self::NONE, |s| s.0),
             dst_not: r.dst.not_selector.map_or(Self::NONE, |s| s.0),
+            flat,
             dst_lo: single.map_or(0, |p| p.min),
             dst_hi: single.map_or(0, |p| p.max),
-            // Protocol 0 never occurs in valid input; treat it as "slow" to stay exact.
-            slow: r.protocol == Some(0)
-                || r.not_protocol.is_some()
-                || r.icmp.is_some()
-                || r.not_icmp.is_some()
-                || side_slow(&r.src, false)
-                || side_slow(&r.dst, single.is_some()),
+            action: r.action,
+            protocol: r.protocol.unwrap_or(0),
+            flags,
         }
     }
 
-    /// The quick criteria hold. With `!slow`, this is the whole rule.
+    /// Other criteria remain to be checked by the full matcher.
+    #[inline]
+    pub fn slow(&self) -> bool {
+        self.flags & Self::SLOW != 0
+    }
+
+    /// The quick criteria hold. Without [`Quick::slow`], this is the whole rule.
     #[inline]
     pub fn passes(&self, ctx: &FlowCtx<'_>) -> bool {
         use crate::bitset::test_bit;
         let has = |bits: &[u64], s: u32| test_bit(bits, s as usize);
-        (if ctx.v6 { self.v6 } else { self.v4 })
+        let family = if ctx.v6 { Self::V6 } else { Self::V4 };
+        self.flags & family != 0
             && (self.protocol == 0 || self.protocol == ctx.flow.protocol.0)
             && (self.src_sel == Self::NONE || has(ctx.src_bits, self.src_sel))
             && (self.dst_sel == Self::NONE || has(ctx.dst_bits, self.dst_sel))

@@ -100,8 +100,7 @@ fn split_name(rest: &str) -> (&str, Vec<&str>) {
 }
 
 fn with_choices(d: Diagnostic, word: &str, expected: &[&str], what: &str) -> Diagnostic {
-    let suggestion = did_you_mean(word, expected.iter().copied())
-        .or_else(|| expected.iter().copied().find(|c| is_transposition(word, c)));
+    let suggestion = did_you_mean(word, expected.iter().copied());
     if let Some(s) = suggestion {
         return d.with_help(format!("did you mean `{s}`?"));
     }
@@ -110,21 +109,6 @@ fn with_choices(d: Diagnostic, word: &str, expected: &[&str], what: &str) -> Dia
     }
     let list: Vec<String> = expected.iter().map(|e| format!("`{e}`")).collect();
     d.with_help(format!("valid {what} are {}", list.join(", ")))
-}
-
-/// True when `b` is `a` with two adjacent characters swapped (`prots` → `ports`), the
-/// most common typo, which plain edit distance counts as two edits.
-fn is_transposition(a: &str, b: &str) -> bool {
-    let a: Vec<char> = a.chars().collect();
-    let b: Vec<char> = b.chars().collect();
-    if a.len() != b.len() || a.len() < 2 {
-        return false;
-    }
-    let diffs: Vec<usize> = (0..a.len()).filter(|&i| a.get(i) != b.get(i)).collect();
-    match diffs.as_slice() {
-        [i, j] => *j == i + 1 && a.get(*i) == b.get(*j) && a.get(*j) == b.get(*i),
-        _ => false,
-    }
 }
 
 /// Rewrites serde's "string \"x\", expected i32" as "expected an integer, found the string `x`".
@@ -217,15 +201,6 @@ mod tests {
         for (input, want) in cases {
             assert_eq!(unexpected_expected(input), want, "{input}");
         }
-    }
-
-    #[test]
-    fn transpositions_are_detected() {
-        assert!(is_transposition("prots", "ports"));
-        assert!(is_transposition("spce", "spec"));
-        assert!(!is_transposition("spec", "spec"));
-        assert!(!is_transposition("abc", "cba"));
-        assert!(!is_transposition("ab", "abc"));
     }
 
     #[test]

@@ -33,7 +33,11 @@ pub enum EndpointOrigin {
     Pod,
     /// The pod template of a controller (`Deployment`, `StatefulSet`, `DaemonSet`,
     /// `ReplicaSet`, `Job`, `CronJob`): one workload stands for all its replicas.
-    Template { kind: Name, name: Name, replicas: Option<u32> },
+    Template {
+        kind: Name,
+        name: Name,
+        replicas: Option<u32>,
+    },
     /// A Calico WorkloadEndpoint resource.
     WorkloadEndpoint,
 }

@@ -23,7 +23,7 @@ mod primitives;
 
 pub use cluster::{Cluster, ObjectRef};
 pub use endpoint::{
-    EndpointOrigin, HostEndpoint, Namespace, NamedPort, NetworkSet, Probe, Service, ServiceAccount,
+    EndpointOrigin, HostEndpoint, NamedPort, Namespace, NetworkSet, Probe, Service, ServiceAccount,
     ServicePort, ThreatFeed, Workload,
 };
 pub use policy::{

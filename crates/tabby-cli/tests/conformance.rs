@@ -7,7 +7,8 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
-use tabby_eval::{Engine, EngineOptions, Flow, SideVerdict};
+use tabby_diag::Diagnostics;
+use tabby_eval::{EndpointToHostAction, Engine, EngineOptions, Flow, SideVerdict};
 use tabby_load::LoadOptions;
 
 const CASES_FILE: &str = "cases.yaml";
@@ -15,26 +16,35 @@ const CASES_FILE: &str = "cases.yaml";
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct CasesDoc {
-    #[allow(dead_code)]
+    #[allow(dead_code, reason = "part of the file format; documentation only")]
     api_version: String,
-    #[allow(dead_code)]
+    #[allow(dead_code, reason = "part of the file format; documentation only")]
     kind: String,
-    #[allow(dead_code)]
+    #[allow(dead_code, reason = "part of the file format; documentation only")]
     metadata: Option<Meta>,
     /// What the scenario is about (free text).
-    #[allow(dead_code)]
+    #[allow(dead_code, reason = "part of the file format; documentation only")]
     description: Option<String>,
     /// Files or directories to load as the cluster, relative to the scenario
     /// directory. Default: every `.yaml`/`.yml`/`.json` file of the scenario
     /// directory except `cases.yaml`.
     sources: Option<Vec<String>>,
+    /// Engine knobs for this scenario (Felix configuration).
+    options: Option<ScenarioOptions>,
     cases: Vec<Case>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ScenarioOptions {
+    /// Felix `DefaultEndpointToHostAction`: `Drop` (default), `Accept` or `Return`.
+    default_endpoint_to_host_action: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Meta {
-    #[allow(dead_code)]
+    #[allow(dead_code, reason = "part of the file format; documentation only")]
     name: String,
 }
 
@@ -61,12 +71,13 @@ struct Case {
     staged_ingress: Option<String>,
     /// Calico does what the case says but tabby does not (yet): the reason.
     known_failure: Option<String>,
-    #[allow(dead_code)]
+    #[allow(dead_code, reason = "part of the file format; documentation only")]
     note: Option<String>,
 }
 
 fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    p.canonicalize().unwrap_or(p)
 }
 
 /// The decider of one side, as written in `cases.yaml`.
@@ -88,7 +99,10 @@ fn decider(engine: &Engine, v: &SideVerdict) -> String {
                 .flow_log_policy(v)
                 .unwrap_or_else(|| "<unnamed>".to_owned())
         }
-        #[allow(unreachable_patterns)]
+        #[allow(
+            unreachable_patterns,
+            reason = "a variant added later still gets a readable decider"
+        )]
         _ => format!("{v:?}"),
     }
 }
@@ -97,6 +111,37 @@ struct Scenario {
     name: String,
     doc: CasesDoc,
     engine: Engine,
+}
+
+/// Diagnostics as `file:line:col: CODE message` lines.
+fn diag_lines(d: &Diagnostics) -> String {
+    d.iter()
+        .map(|d| {
+            let at = d.loc.as_ref().map_or_else(String::new, |l| {
+                let (line, col) = l.line_col();
+                format!("{}:{line}:{col}: ", l.file().name())
+            });
+            format!("    {at}{} {}", d.code, d.message)
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn engine_options(o: Option<&ScenarioOptions>) -> Result<EngineOptions, String> {
+    let mut opts = EngineOptions::default();
+    if let Some(a) = o.and_then(|o| o.default_endpoint_to_host_action.as_deref()) {
+        opts.endpoint_to_host = match a {
+            "Drop" => EndpointToHostAction::Drop,
+            "Accept" => EndpointToHostAction::Accept,
+            "Return" => EndpointToHostAction::Return,
+            other => {
+                return Err(format!(
+                    "unknown defaultEndpointToHostAction `{other}`; use Drop, Accept or Return"
+                ))
+            }
+        };
+    }
+    Ok(opts)
 }
 
 fn load_scenario(dir: &Path) -> Result<Scenario, String> {
@@ -108,14 +153,22 @@ fn load_scenario(dir: &Path) -> Result<Scenario, String> {
     let loaded_cases = tabby_load::load_paths(&[&cases_path], &LoadOptions::default());
     if loaded_cases.diagnostics.has_errors() || loaded_cases.objects.len() != 1 {
         return Err(format!(
-            "{}: expected one ConformanceCases document: {:?}",
+            "{}: expected one ConformanceCases document\n{}",
             cases_path.display(),
-            loaded_cases.diagnostics
+            diag_lines(&loaded_cases.diagnostics)
         ));
     }
-    let doc: CasesDoc = loaded_cases.objects[0]
-        .decode()
-        .map_err(|d| format!("{}: {d:?}", cases_path.display()))?;
+    let doc: CasesDoc = loaded_cases.objects[0].decode().map_err(|d| {
+        let (line, col) = d.loc.as_ref().map_or((0, 0), |l| l.line_col());
+        format!("{}:{line}:{col}: {}", cases_path.display(), d.message)
+    })?;
+    if doc.kind != "ConformanceCases" {
+        return Err(format!(
+            "{}: kind must be `ConformanceCases`, not `{}`",
+            cases_path.display(),
+            doc.kind
+        ));
+    }
     let paths: Vec<PathBuf> = match &doc.sources {
         Some(s) => s.iter().map(|p| dir.join(p)).collect(),
         None => {
@@ -143,11 +196,11 @@ fn load_scenario(dir: &Path) -> Result<Scenario, String> {
     let validated = tabby_validate::validate(&loaded.objects);
     if validated.diagnostics.has_errors() {
         return Err(format!(
-            "{name}: validation errors: {:#?}",
-            validated.diagnostics
+            "validation errors:\n{}",
+            diag_lines(&validated.diagnostics)
         ));
     }
-    let engine = Engine::new(&validated.cluster, EngineOptions::default());
+    let engine = Engine::new(&validated.cluster, engine_options(doc.options.as_ref())?);
     Ok(Scenario { name, doc, engine })
 }
 
@@ -246,7 +299,7 @@ fn conformance() {
         .expect("tests/conformance exists")
         .filter_map(Result::ok)
         .map(|e| e.path())
-        .filter(|p| p.is_dir() && p.join(CASES_FILE).is_file())
+        .filter(|p| p.is_dir())
         .collect();
     dirs.sort();
     assert!(!dirs.is_empty(), "no scenarios under {}", root.display());
@@ -256,6 +309,10 @@ fn conformance() {
     let mut failures: Vec<String> = Vec::new();
     let mut scenarios = 0usize;
     for dir in &dirs {
+        if !dir.join(CASES_FILE).is_file() {
+            failures.push(format!("scenario {}: no {CASES_FILE}", dir.display()));
+            continue;
+        }
         let sc = match load_scenario(dir) {
             Ok(s) => s,
             Err(e) => {

@@ -57,22 +57,23 @@ pub struct PeerClass {
 }
 
 /// One slot of [`Exact4`]: everything `decide()` needs about an endpoint address
-/// in one 32-byte, 32-aligned block (one cache line access).
+/// in one 16-byte, 16-aligned block (one cache line access). `code` indexes the
+/// small, always-hot table of distinct code-start quadruples.
 #[derive(Debug, Clone, Copy)]
-#[repr(C, align(32))]
+#[repr(C, align(16))]
 struct Slot {
     addr: u32,
     /// `EMPTY` marks a free slot.
     class: u32,
     owner: u32,
-    code: [u32; 4],
+    code: u32,
 }
 
 const FREE: Slot = Slot {
     addr: 0,
     class: EMPTY,
     owner: NO_OWNER,
-    code: [NO_CODE; 4],
+    code: 0,
 };
 
 /// No program (not a policy target, or not attached yet).
@@ -121,7 +122,7 @@ impl Exact4 {
                     addr,
                     class,
                     owner,
-                    code: [NO_CODE; 4],
+                    code: 0,
                 };
             }
         }
@@ -163,8 +164,10 @@ pub struct IpIndex {
     v4: Table<u32>,
     v6: Table<u128>,
     classes: Vec<BitSet>,
-    /// Per endpoint: its code starts (for owners found outside `exact4`).
-    owner_code: Vec<[u32; 4]>,
+    /// Distinct code-start quadruples; entry 0 is "no code".
+    code_groups: Vec<[u32; 4]>,
+    /// Per endpoint: its entry in `code_groups`.
+    owner_code: Vec<u32>,
 }
 
 fn range(net: &IpNet) -> (u128, u128) {
@@ -295,15 +298,28 @@ impl IpIndex {
     /// Records every endpoint's code starts (`u32::MAX`: none) next to its
     /// addresses, so `decide()` finds class, owner and program in one access.
     pub fn attach_code(&mut self, endpoint_code: &[[u32; 4]]) {
+        let mut groups: HashMap<[u32; 4], u32> = HashMap::new();
+        self.code_groups = vec![[NO_CODE; 4]];
+        groups.insert([NO_CODE; 4], 0);
+        self.owner_code = endpoint_code
+            .iter()
+            .map(|c| {
+                let next = self.code_groups.len() as u32;
+                *groups.entry(*c).or_insert_with(|| {
+                    self.code_groups.push(*c);
+                    next
+                })
+            })
+            .collect();
         for s in &mut self.exact4.slots {
             if s.class != EMPTY {
-                s.code = endpoint_code
+                s.code = self
+                    .owner_code
                     .get((s.owner & !HOST_BIT) as usize)
                     .copied()
-                    .unwrap_or([NO_CODE; 4]);
+                    .unwrap_or(0);
             }
         }
-        self.owner_code = endpoint_code.to_vec();
     }
 
     /// The class and owner of an address.
@@ -326,15 +342,20 @@ impl IpIndex {
             }
         };
         let has_owner = owner != NO_OWNER;
-        let code = match code {
+        let group = match code {
             Some(c) => c,
             None if has_owner => self
                 .owner_code
                 .get((owner & !HOST_BIT) as usize)
                 .copied()
-                .unwrap_or([NO_CODE; 4]),
-            None => [NO_CODE; 4],
+                .unwrap_or(0),
+            None => 0,
         };
+        let code = self
+            .code_groups
+            .get(group as usize)
+            .copied()
+            .unwrap_or([NO_CODE; 4]);
         PeerClass {
             class,
             owner: has_owner.then_some(EndpointId(owner & !HOST_BIT)),

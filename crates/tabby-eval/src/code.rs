@@ -26,7 +26,10 @@ pub(crate) enum Op {
     },
     /// Start of a policy; `start` is the flat arena position of its first rule in
     /// this direction (a rule's index in the policy is `quick.flat - start`).
-    Policy { policy: PolicyId, start: u32 },
+    Policy {
+        policy: PolicyId,
+        start: u32,
+    },
     /// A rule: its quick header (which knows its flat arena position).
     Rule(Quick),
     /// Every policy of the tier left the flow undecided.
@@ -130,6 +133,20 @@ pub(crate) fn run(
     let (mut profile, mut profile_end) = (ProfileId(0), 0u32);
     let mut in_profile = false;
     while let Some(op) = code.get(i) {
+        // Rules are most ops: a predictable test for them and a tight skip of the
+        // ones that miss keeps the (poorly predicted) jump table off the common path.
+        if let Op::Rule(q) = op {
+            let hit = q.passes(ctx)
+                && q.action != Action::Log
+                && (!q.slow()
+                    || full
+                        .get(q.flat as usize)
+                        .is_some_and(|r| match_rule(r, ctx, ipindex).is_ok()));
+            if !hit {
+                i += 1;
+                continue;
+            }
+        }
         match *op {
             Op::Failsafe => {
                 let list = match dir {
@@ -154,42 +171,35 @@ pub(crate) fn run(
                 in_profile = false;
             }
             Op::Policy { policy: p, start } => (policy, rules_start) = (p, start),
+            // Only rules that matched get here.
             Op::Rule(q) => {
-                let hit = q.passes(ctx)
-                    && q.action != Action::Log
-                    && (!q.slow()
-                        || full
-                            .get(q.flat as usize)
-                            .is_some_and(|r| match_rule(r, ctx, ipindex).is_ok()));
-                if hit {
-                    match (in_profile, q.action) {
-                        (false, Action::Pass) => {
-                            hits = hits.saturating_add(1);
-                            // Skip the tier's TierEnd too.
-                            i = tier_end as usize + 1;
-                            continue;
+                match (in_profile, q.action) {
+                    (false, Action::Pass) => {
+                        hits = hits.saturating_add(1);
+                        // Skip the tier's TierEnd too.
+                        i = tier_end as usize + 1;
+                        continue;
+                    }
+                    (false, action) => {
+                        return SideVerdict::Rule {
+                            stage,
+                            tier,
+                            policy,
+                            rule: q.flat.wrapping_sub(rules_start),
+                            action,
+                            hits,
                         }
-                        (false, action) => {
-                            return SideVerdict::Rule {
-                                stage,
-                                tier,
-                                policy,
-                                rule: q.flat.wrapping_sub(rules_start),
-                                action,
-                                hits,
-                            }
-                        }
-                        (true, Action::Pass) => {
-                            i = profile_end as usize + 1;
-                            continue;
-                        }
-                        (true, action) => {
-                            return SideVerdict::Profile {
-                                profile,
-                                rule: q.flat.wrapping_sub(rules_start),
-                                action,
-                                hits,
-                            }
+                    }
+                    (true, Action::Pass) => {
+                        i = profile_end as usize + 1;
+                        continue;
+                    }
+                    (true, action) => {
+                        return SideVerdict::Profile {
+                            profile,
+                            rule: q.flat.wrapping_sub(rules_start),
+                            action,
+                            hits,
                         }
                     }
                 }

@@ -1,0 +1,1 @@
+//! Whole-cluster analyses (reachability, diff).

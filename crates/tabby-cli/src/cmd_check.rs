@@ -14,7 +14,7 @@ use crate::input::{report_diagnostics, Input, InputArgs};
 use crate::output::{print_json, print_stdout, OutputFormat};
 use crate::Exit;
 
-/// Validate, then summarise a cluster and its policies.
+/// Summarise a cluster and its policies: endpoints, tiers, isolation, problems
 ///
 /// Prints what was loaded (endpoints, namespaces, network sets), every tier with
 /// its policies in evaluation order and how many endpoints each selects, and, per

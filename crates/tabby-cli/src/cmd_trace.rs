@@ -8,7 +8,7 @@ use crate::input::{report_diagnostics, Input, InputArgs};
 use crate::output::{print_json, print_stdout, OutputFormat};
 use crate::Exit;
 
-/// Decide one flow as Calico would, and explain it.
+/// Decide one flow as Calico would and explain it, rule by rule, on both sides
 ///
 /// The source's egress policy and the destination's ingress policy are evaluated
 /// separately (each side only if it is a Calico endpoint); the flow is allowed

@@ -8,7 +8,7 @@ use crate::input::{report_diagnostics, Input, InputArgs};
 use crate::output::{print_json, print_stdout, OutputFormat};
 use crate::Exit;
 
-/// Check resources the way Calico's validator does.
+/// Validate resources as Calico's validator does; print every problem with its position
 ///
 /// Every problem is printed as `file:line:col: error[CODE]: message` with the source
 /// line, a caret under the problem and a hint at what would be valid. Fields that

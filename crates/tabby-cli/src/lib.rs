@@ -49,7 +49,8 @@ files, validates them as Calico does, and answers questions about what the polic
 really do.
 
 Start here:
-  tabby check examples/               what is in these files, and what do the policies do?
+  tabby check examples/cluster examples/policies
+                                      what is in these files, and what do the policies do?
   tabby validate policies/            is every resource valid? (exit 1 if not)
   tabby trace cluster/ --from production/backend --to kube-system/coredns --port 53/UDP
                                       would Calico allow this flow, and which rule decides?
@@ -70,11 +71,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Validate resources as Calico's validator does; print every problem with its position
     Validate(cmd_validate::Args),
-    /// Summarise a cluster and its policies: endpoints, tiers, isolation, problems
     Check(cmd_check::Args),
-    /// Decide one flow and explain it rule by rule, on the egress and the ingress side
     Trace(cmd_trace::Args),
     /// Work with Calico selectors: format them canonically or test them against labels
     #[command(subcommand)]

@@ -148,3 +148,125 @@ fn missing_files_are_reported_not_panicked() {
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("does/not/exist.yaml"));
 }
+
+#[test]
+fn trace_seed_dns_is_denied_at_coredns_and_fixed_by_the_corrected_set() {
+    let args = |set: &'static str| {
+        vec![
+            "trace",
+            "examples/cluster",
+            set,
+            "--from",
+            "production/backend",
+            "--to",
+            "kube-system/coredns",
+            "--port",
+            "53/UDP",
+        ]
+    };
+    let seed = tabby(&args("examples/policies"));
+    assert_eq!(seed.status.code(), Some(1), "{}", text(&seed.stderr));
+    let out = text(&seed.stdout);
+    assert!(out.contains("verdict: DENY"), "{out}");
+    assert!(out.contains("0|default|gnp:allow-dns|allow|0"), "{out}");
+    assert!(out.contains("0|default|gnp:default-deny|deny|-1"), "{out}");
+    let fixed = tabby(&args("examples/corrected"));
+    assert_eq!(fixed.status.code(), Some(0), "{}", text(&fixed.stdout));
+}
+
+#[test]
+fn trace_json_has_the_documented_shape() {
+    let out = tabby(&[
+        "trace",
+        "examples/cluster",
+        "examples/policies",
+        "--from",
+        "production/backend",
+        "--to",
+        "203.0.113.66",
+        "--port",
+        "443",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["verdict"], "deny");
+    assert!(v["staged_verdict"].is_string());
+    assert_eq!(v["egress"]["verdict"], "deny");
+    assert_eq!(v["ingress"]["endpoint"], serde_json::Value::Null);
+    assert_eq!(
+        v["egress"]["flow_log_policies"][0],
+        "0|default|gnp:block-threat-feeds|deny|0"
+    );
+}
+
+#[test]
+fn trace_unknown_endpoint_is_a_usage_error_with_a_suggestion() {
+    let out = tabby(&[
+        "trace",
+        "examples/cluster",
+        "--from",
+        "production/bakend",
+        "--to",
+        "8.8.8.8",
+        "--port",
+        "443",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("--from: no workload `production/bakend`"),
+        "{err}"
+    );
+    let bad_port = tabby(&[
+        "trace",
+        "examples/cluster",
+        "--from",
+        "8.8.8.8",
+        "--to",
+        "8.8.4.4",
+        "--port",
+        "http",
+    ]);
+    assert_eq!(bad_port.status.code(), Some(2));
+}
+
+#[test]
+fn check_summarises_the_example() {
+    let out = tabby(&[
+        "check",
+        "examples/cluster",
+        "examples/policies",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["valid"], true);
+    let default = v["tiers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "default")
+        .unwrap();
+    let names: Vec<&str> = default["policies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    // Evaluation order: by order value.
+    assert_eq!(
+        names,
+        [
+            "block-threat-feeds",
+            "allow-dns",
+            "backend-egress",
+            "namespace-isolation",
+            "default-deny"
+        ]
+    );
+    let text_out = tabby(&["check", "examples/cluster", "examples/policies"]);
+    assert!(text(&text_out.stdout).contains("isolation"));
+}

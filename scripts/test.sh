@@ -26,6 +26,9 @@ step() { printf '\n==> %s\n' "$*"; }
 step "format"
 cargo fmt --all -- --check
 
+step "crate layering (dependencies point down)"
+python3 scripts/check-layers.py
+
 step "clippy (warnings are errors)"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 

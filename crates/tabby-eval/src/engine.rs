@@ -84,7 +84,7 @@ pub struct Peer {
     pub note: Option<String>,
 }
 
-fn slot(dir: Direction, view: View) -> usize {
+pub(crate) fn slot(dir: Direction, view: View) -> usize {
     match (dir, view) {
         (Direction::Ingress, View::Enforced) => 0,
         (Direction::Ingress, View::Pending) => 1,
@@ -107,6 +107,9 @@ pub struct Engine {
     pub(crate) ipindex: IpIndex,
     pub(crate) programs: ProgramStore,
     pub(crate) endpoint_programs: Vec<Option<[ProgramId; 4]>>,
+    /// Program keys (label group, kind, profiles) shared by endpoints.
+    pub(crate) keys: ProgramKeys,
+    pub(crate) profile_ids: HashMap<Name, ProfileId>,
     pub(crate) workload_by_name: HashMap<(Name, Name), EndpointId>,
     pub(crate) hep_by_name: HashMap<Name, EndpointId>,
     /// Node addresses and endpoint nodes (host → local workload is not policed).
@@ -116,6 +119,25 @@ pub struct Engine {
     /// (direction, view) slot (`u32::MAX`: not a policy target).
     pub(crate) code: Vec<crate::code::Op>,
     pub(crate) endpoint_code: Vec<[u32; 4]>,
+}
+
+/// What decides an endpoint's programs: its label group, kind and profiles.
+pub(crate) type ProgramKey = (u32, EndpointKind, Vec<ProfileId>);
+
+/// No program key: not a policy target.
+pub(crate) const NO_KEY: u32 = u32::MAX;
+
+/// Distinct program keys, their programs and each endpoint's key.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ProgramKeys {
+    pub keys: Vec<ProgramKey>,
+    pub by_key: HashMap<ProgramKey, u32>,
+    /// Per key: an endpoint having it (for `build_program`).
+    pub rep: Vec<EndpointId>,
+    /// Per key: programs by `slot(direction, view)`.
+    pub programs: Vec<[ProgramId; 4]>,
+    /// Per endpoint: its key, or [`NO_KEY`].
+    pub endpoint_key: Vec<u32>,
 }
 
 /// Every compiled rule in one contiguous arena, with its [`Quick`] header, so the
@@ -128,6 +150,8 @@ pub(crate) struct FlatRules {
     pub policies: Vec<[(u32, u32); 2]>,
     /// Per profile: same.
     pub profiles: Vec<[(u32, u32); 2]>,
+    /// Rules of removed policies still in the arena (compacted by a rebuild).
+    pub garbage: usize,
 }
 
 impl FlatRules {
@@ -140,7 +164,23 @@ impl FlatRules {
         (start, rules.len() as u32)
     }
 
-    fn build(policies: &[PolicyEntry], profiles: &[ProfileEntry]) -> FlatRules {
+    /// Forgets the rules of policy `i` (they stay in the arena as garbage) and
+    /// shifts later policy ids down.
+    pub(crate) fn remove_policy(&mut self, i: usize) {
+        if i < self.policies.len() {
+            let [a, b] = self.policies.remove(i);
+            self.garbage += (a.1 + b.1) as usize;
+        }
+    }
+
+    /// Appends the rules of a policy inserted at id `i`.
+    pub(crate) fn insert_policy(&mut self, i: usize, p: &PolicyEntry) {
+        let ing = self.push(&p.ingress);
+        let eg = self.push(&p.egress);
+        self.policies.insert(i.min(self.policies.len()), [ing, eg]);
+    }
+
+    pub(crate) fn build(policies: &[PolicyEntry], profiles: &[ProfileEntry]) -> FlatRules {
         let mut f = FlatRules::default();
         for p in policies {
             let i = f.push(&p.ingress);
@@ -175,6 +215,8 @@ impl Engine {
             ipindex: IpIndex::default(),
             programs: ProgramStore::default(),
             endpoint_programs: Vec::new(),
+            keys: ProgramKeys::default(),
+            profile_ids: HashMap::new(),
             workload_by_name: HashMap::new(),
             hep_by_name: HashMap::new(),
             nodes: NodeAddrs::default(),
@@ -314,13 +356,10 @@ impl Engine {
         }
 
         // Programs, shared between endpoints with the same label group, kind and profiles.
-        let mut store = ProgramStore::default();
-        let mut cache: HashMap<(u32, EndpointKind, Vec<ProfileId>), [ProgramId; 4]> =
-            HashMap::new();
-        let mut endpoint_programs = Vec::with_capacity(self.table.endpoints.len());
+        let mut keys = ProgramKeys::default();
         for ep in &self.table.endpoints {
             if !ep.is_policy_target() {
-                endpoint_programs.push(None);
+                keys.endpoint_key.push(NO_KEY);
                 continue;
             }
             let prof: Vec<ProfileId> = ep
@@ -330,30 +369,18 @@ impl Engine {
                 .collect();
             let group = self.matches.group(ep.id.index()).unwrap_or(u32::MAX);
             let key = (group, ep.kind, prof);
-            if let Some(ids) = cache.get(&key) {
-                endpoint_programs.push(Some(*ids));
-                continue;
-            }
-            let mut ids = [ProgramId(0); 4];
-            for dir in [Direction::Ingress, Direction::Egress] {
-                for view in [View::Enforced, View::Pending] {
-                    let p = resolve::build_program(
-                        ep,
-                        dir,
-                        view,
-                        &policies,
-                        &self.tiers,
-                        &self.matches,
-                        key.2.clone(),
-                    );
-                    if let Some(s) = ids.get_mut(slot(dir, view)) {
-                        *s = store.intern(p);
-                    }
-                }
-            }
-            cache.insert(key, ids);
-            endpoint_programs.push(Some(ids));
+            let next = keys.keys.len() as u32;
+            let k = *keys.by_key.entry(key.clone()).or_insert_with(|| {
+                keys.keys.push(key);
+                keys.rep.push(ep.id);
+                next
+            });
+            keys.endpoint_key.push(k);
         }
+        let mut store = ProgramStore::default();
+        keys.programs = (0..keys.keys.len())
+            .map(|k| self.build_key_programs(&keys, k, &policies, &mut store))
+            .collect();
 
         self.workload_by_name = self
             .table
@@ -370,8 +397,60 @@ impl Engine {
             .map(|e| (e.name.clone(), e.id))
             .collect();
         self.flat = FlatRules::build(&policies, &profiles);
+        self.policies = policies;
+        self.profiles = profiles;
+        self.profile_ids = profile_ids;
+        self.programs = store;
+        self.keys = keys;
+        self.emit_code();
+    }
+
+    /// The four programs (direction × view) of program key `k`.
+    pub(crate) fn build_key_programs(
+        &self,
+        keys: &ProgramKeys,
+        k: usize,
+        policies: &[PolicyEntry],
+        store: &mut ProgramStore,
+    ) -> [ProgramId; 4] {
+        let mut ids = [ProgramId(0); 4];
+        let (Some(key), Some(ep)) = (
+            keys.keys.get(k),
+            keys.rep.get(k).and_then(|id| self.table.endpoints.get(id.index())),
+        ) else {
+            return ids;
+        };
+        for dir in [Direction::Ingress, Direction::Egress] {
+            for view in [View::Enforced, View::Pending] {
+                let p = resolve::build_program(
+                    ep,
+                    dir,
+                    view,
+                    policies,
+                    &self.tiers,
+                    &self.matches,
+                    key.2.clone(),
+                );
+                if let Some(s) = ids.get_mut(slot(dir, view)) {
+                    *s = store.intern(p);
+                }
+            }
+        }
+        ids
+    }
+
+    /// Per-endpoint program ids, the flattened code and the code starts next to
+    /// every address, from `self.keys` and `self.programs`.
+    pub(crate) fn emit_code(&mut self) {
+        self.endpoint_programs = self
+            .keys
+            .endpoint_key
+            .iter()
+            .map(|&k| self.keys.programs.get(k as usize).copied())
+            .collect();
         let mut code = Vec::new();
-        let starts: Vec<u32> = store
+        let starts: Vec<u32> = self
+            .programs
             .programs
             .iter()
             .map(|p| {
@@ -384,7 +463,8 @@ impl Engine {
                 )
             })
             .collect();
-        self.endpoint_code = endpoint_programs
+        self.endpoint_code = self
+            .endpoint_programs
             .iter()
             .map(|ids| match ids {
                 Some(ids) => ids.map(|id| starts.get(id.0 as usize).copied().unwrap_or(u32::MAX)),
@@ -393,10 +473,6 @@ impl Engine {
             .collect();
         self.ipindex.attach_code(&self.endpoint_code);
         self.code = code;
-        self.policies = policies;
-        self.profiles = profiles;
-        self.programs = store;
-        self.endpoint_programs = endpoint_programs;
     }
 
     // ----- accessors -----
@@ -633,7 +709,7 @@ impl Engine {
     }
 }
 
-fn compile_list(
+pub(crate) fn compile_list(
     ctx: &RuleContext<'_>,
     rules: &[Rule],
     sels: &[rules::RuleSels],

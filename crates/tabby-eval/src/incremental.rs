@@ -1,17 +1,36 @@
 //! Layer 7: incremental updates.
 //!
-//! The expensive part of building an engine is matching every distinct selector
-//! against every distinct label set. Updates keep the selector table and that
-//! match matrix: a new or changed policy matches only its *new* selectors against
-//! the existing label groups, and a new or changed workload only matches a *new*
-//! label set against the existing selectors. The cheap derived layers (address
-//! index, rule compilation, programs) are then rebuilt from the updated input, so
-//! an updated engine answers exactly like a freshly built one (tested in
-//! `tests/incremental.rs`).
+//! Building an engine matches every distinct selector against every distinct
+//! label set, compiles every rule and resolves a program for every distinct
+//! (label set, kind, profiles) key. A **policy** change does none of that again:
+//!
+//! - only the policy's own selectors are interned, and only *new* ones are matched
+//!   against the existing label groups (the address index, whose classes are
+//!   unions of selector bits, is rebuilt only when a new selector appeared);
+//! - only the policy's own rules are compiled (appended to the rule arena; the
+//!   removed policy's rules are left as garbage until the next full rebuild);
+//! - policy ids after the changed position shift, and every program is
+//!   renumbered accordingly; programs are *resolved again* only for the keys whose
+//!   label group is selected by the old or the new applicability selector;
+//! - the flattened code is re-emitted (cheap: linear in the distinct programs).
+//!
+//! A change that alters the tier list (a new undeclared tier, a legacy tier coming
+//! into use) falls back to a full rebuild. **Workload** changes rebuild the derived
+//! layers (endpoint table, address index, rules, programs) but keep the selector
+//! table and the match matrix, so only a new label set is matched against the
+//! selectors. Either way an updated engine answers exactly like a freshly built
+//! one (tested in `tests/incremental.rs`).
+
+use std::collections::HashMap;
 
 use tabby_model::{Policy, PolicyKind, Workload};
 
-use crate::engine::Engine;
+use crate::engine::{compile_list, Engine, FlatRules};
+use crate::ipindex::IpIndex;
+use crate::lower;
+use crate::resolve::{self, PolicyEntry, PolicyId, Program, ProgramStore, TierIdx};
+use crate::rules::{self, RuleContext};
+use crate::selectors::SelId;
 
 fn same_policy(a: &Policy, kind: PolicyKind, ns: Option<&str>, name: &str) -> bool {
     a.kind == kind && a.namespace.as_deref() == ns && &*a.name == name
@@ -27,10 +46,12 @@ impl Engine {
             .iter_mut()
             .find(|p| same_policy(p, kind, ns.as_deref(), &name))
         {
-            Some(slot) => *slot = policy,
-            None => self.cluster.policies.push(policy),
+            Some(slot) => *slot = policy.clone(),
+            None => self.cluster.policies.push(policy.clone()),
         }
-        self.rebuild();
+        if !self.policy_changed(kind, ns.as_deref(), &name, Some(policy)) {
+            self.rebuild();
+        }
     }
 
     /// Removes a policy; returns whether it existed.
@@ -40,10 +61,154 @@ impl Engine {
             .policies
             .retain(|p| !same_policy(p, kind, namespace, name));
         let removed = self.cluster.policies.len() != before;
-        if removed {
+        if removed && !self.policy_changed(kind, namespace, name, None) {
             self.rebuild();
         }
         removed
+    }
+
+    /// Brings every layer up to date after the policy `kind/ns/name` was replaced
+    /// by `new` (or removed) in `self.cluster`. `false`: the tier list changed, a
+    /// full rebuild is needed.
+    fn policy_changed(
+        &mut self,
+        kind: PolicyKind,
+        ns: Option<&str>,
+        name: &str,
+        new: Option<Policy>,
+    ) -> bool {
+        if resolve::sort_tiers(&self.cluster) != self.tiers {
+            return false;
+        }
+        // 1. The old entry goes; later ids shift down.
+        let mut selected_by: Vec<SelId> = Vec::new();
+        let removed_at = self
+            .policies
+            .iter()
+            .position(|pe| same_policy(&pe.policy, kind, ns, name));
+        if let Some(i) = removed_at {
+            let old = self.policies.remove(i);
+            selected_by.push(old.applies);
+            self.flat.remove_policy(i);
+        }
+        // 2. The new entry: intern its selectors, match only new ones.
+        let inserted_at = match new {
+            None => None,
+            Some(p) => {
+                let before = self.selectors.len();
+                let mut entry = self.policy_entry(p);
+                if self.selectors.len() != before {
+                    self.matches.update_selectors(&self.selectors);
+                    self.ipindex = IpIndex::build(&self.table.endpoints, &self.matches);
+                }
+                let ctx = RuleContext::new(&self.cluster, &self.table.endpoints, &self.matches);
+                let pns = entry
+                    .policy
+                    .namespace
+                    .as_deref()
+                    .filter(|_| entry.policy.kind.is_namespaced());
+                entry.ingress = compile_list(&ctx, &entry.policy.ingress, &entry.rule_sels[0], pns);
+                entry.egress = compile_list(&ctx, &entry.policy.egress, &entry.rule_sels[1], pns);
+                let key = |p: &PolicyEntry| p.tier;
+                let at = self.policies.partition_point(|pe| {
+                    key(pe)
+                        .cmp(&key(&entry))
+                        .then_with(|| resolve::cmp_policies(&pe.policy, &entry.policy))
+                        .is_lt()
+                });
+                selected_by.push(entry.applies);
+                self.flat.insert_policy(at, &entry);
+                self.policies.insert(at, entry);
+                Some(at as u32)
+            }
+        };
+        if self.flat.garbage > self.flat.full.len() / 2 {
+            self.flat = FlatRules::build(&self.policies, &self.profiles);
+        }
+        // 3. Programs: renumber all, resolve again where the policy selects.
+        let removed_at = removed_at.map(|i| i as u32);
+        let remap = |id: PolicyId| -> Option<PolicyId> {
+            let mut i = id.0;
+            match removed_at {
+                Some(r) if i == r => return None,
+                Some(r) if i > r => i -= 1,
+                _ => {}
+            }
+            if inserted_at.is_some_and(|at| i >= at) {
+                i += 1;
+            }
+            Some(PolicyId(i))
+        };
+        let old = std::mem::take(&mut self.programs);
+        let mut store = ProgramStore::default();
+        let keys = std::mem::take(&mut self.keys);
+        let mut programs = Vec::with_capacity(keys.keys.len());
+        let mut renumbered: HashMap<u32, resolve::ProgramId> = HashMap::new();
+        for (k, key) in keys.keys.iter().enumerate() {
+            let affected = selected_by
+                .iter()
+                .any(|s| self.matches.group_matches(key.0, *s));
+            let ids = if affected {
+                self.build_key_programs(&keys, k, &self.policies, &mut store)
+            } else {
+                let mut ids = keys
+                    .programs
+                    .get(k)
+                    .copied()
+                    .unwrap_or([resolve::ProgramId(0); 4]);
+                for id in &mut ids {
+                    *id = *renumbered.entry(id.0).or_insert_with(|| {
+                        store.intern(old.get(*id).map(|p| renumber(p, &remap)).unwrap_or_else(
+                            || Program {
+                                kind: key.1,
+                                direction: tabby_model::Direction::Ingress,
+                                failsafe: false,
+                                tiers: Vec::new(),
+                                profiles: Vec::new(),
+                            },
+                        ))
+                    });
+                }
+                ids
+            };
+            programs.push(ids);
+        }
+        self.keys = keys;
+        self.keys.programs = programs;
+        self.programs = store;
+        self.emit_code();
+        true
+    }
+
+    /// A policy's entry with its selectors interned (rules not compiled yet).
+    pub(crate) fn policy_entry(&mut self, p: Policy) -> PolicyEntry {
+        let tier = self
+            .tiers
+            .iter()
+            .position(|t| t.name == p.tier)
+            .unwrap_or(0) as u32;
+        let ns = p.namespace.clone().filter(|_| p.kind.is_namespaced());
+        let ns = ns.as_deref();
+        let selectors = &mut self.selectors;
+        let applies = selectors.intern(&lower::policy_selector(&p));
+        let rule_sels = [
+            p.ingress
+                .iter()
+                .map(|r| rules::intern_selectors(r, ns, selectors))
+                .collect(),
+            p.egress
+                .iter()
+                .map(|r| rules::intern_selectors(r, ns, selectors))
+                .collect(),
+        ];
+        PolicyEntry {
+            policy: p,
+            tier: TierIdx(tier),
+            applies,
+            ingress: Vec::new(),
+            egress: Vec::new(),
+            rule_sels,
+        }
     }
 
     /// Adds a workload, or replaces the one with the same namespace and name.
@@ -72,4 +237,14 @@ impl Engine {
         }
         removed
     }
+}
+
+/// `p` with every policy id renumbered (ids that disappear are dropped).
+fn renumber(p: &Program, remap: &impl Fn(PolicyId) -> Option<PolicyId>) -> Program {
+    let mut p = p.clone();
+    for t in &mut p.tiers {
+        t.policies = t.policies.iter().filter_map(|id| remap(*id)).collect();
+    }
+    p.tiers.retain(|t| !t.policies.is_empty());
+    p
 }

@@ -96,37 +96,46 @@ pub struct RuleContext<'a> {
     pub cluster: &'a Cluster,
     pub endpoints: &'a [Endpoint],
     pub matches: &'a MatchIndex,
-    /// Port name → (endpoint index, protocol, port) of every declared named port.
-    pub named_ports: std::collections::HashMap<Name, Vec<(usize, u8, u16)>>,
+    /// Port name → (endpoint index, protocol, port) of every declared named port,
+    /// built on first use (most rule sets, and most incremental updates, have none).
+    named_ports: std::cell::OnceCell<NamedPorts>,
     /// Resolved named-port sets by (names, protocol, positive selector).
     named_cache: std::cell::RefCell<NamedCache>,
 }
+
+type NamedPorts = std::collections::HashMap<Name, Vec<(usize, u8, u16)>>;
 
 type NamedCache =
     std::collections::HashMap<(Vec<Name>, Option<u8>, Option<SelId>), std::sync::Arc<[AddrPort]>>;
 
 impl<'a> RuleContext<'a> {
     pub fn new(cluster: &'a Cluster, endpoints: &'a [Endpoint], matches: &'a MatchIndex) -> Self {
-        let mut named_ports: std::collections::HashMap<Name, Vec<(usize, u8, u16)>> =
-            std::collections::HashMap::new();
-        for (i, ep) in endpoints.iter().enumerate() {
-            if ep.kind == EndpointKind::NetworkSet {
-                continue;
-            }
-            for p in &ep.ports {
-                named_ports
-                    .entry(p.name.clone())
-                    .or_default()
-                    .push((i, p.protocol.0, p.port));
-            }
-        }
         Self {
             cluster,
             endpoints,
             matches,
-            named_ports,
+            named_ports: std::cell::OnceCell::new(),
             named_cache: Default::default(),
         }
+    }
+
+    /// Every declared named port by name.
+    fn named_ports(&self) -> &NamedPorts {
+        self.named_ports.get_or_init(|| {
+            let mut named_ports = NamedPorts::new();
+            for (i, ep) in self.endpoints.iter().enumerate() {
+                if ep.kind == EndpointKind::NetworkSet {
+                    continue;
+                }
+                for p in &ep.ports {
+                    named_ports
+                        .entry(p.name.clone())
+                        .or_default()
+                        .push((i, p.protocol.0, p.port));
+                }
+            }
+            named_ports
+        })
     }
 }
 
@@ -177,7 +186,7 @@ fn resolve_named(
 ) -> Vec<AddrPort> {
     let mut out = Vec::new();
     for name in names {
-        for &(i, proto, port) in ctx.named_ports.get(name).map_or(&[][..], Vec::as_slice) {
+        for &(i, proto, port) in ctx.named_ports().get(name).map_or(&[][..], Vec::as_slice) {
             if protocol.is_some_and(|x| x != proto) {
                 continue;
             }

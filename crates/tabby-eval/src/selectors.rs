@@ -126,6 +126,12 @@ impl MatchIndex {
             };
             self.entity_group.push(g);
         }
+        self.match_new_groups(table, old_groups);
+        self.update_selectors(table);
+    }
+
+    /// New label groups (from `old_groups` on) × the selectors already matched.
+    fn match_new_groups(&mut self, table: &SelectorTable, old_groups: usize) {
         let interner = &table.interner;
         // New groups × old selectors.
         for (labels, row) in self
@@ -140,6 +146,12 @@ impl MatchIndex {
                 }
             }
         }
+    }
+
+    /// Matches selectors added to `table` since the last update against every
+    /// label group (the endpoints did not change).
+    pub fn update_selectors(&mut self, table: &SelectorTable) {
+        let interner = &table.interner;
         // All groups × new selectors.
         for (i, entry) in table.entries.iter().enumerate().skip(self.computed) {
             match &entry.compiled {
@@ -177,5 +189,12 @@ impl MatchIndex {
     /// The label group of an endpoint (endpoints with equal labels share one).
     pub fn group(&self, ep: usize) -> Option<u32> {
         self.entity_group.get(ep).copied()
+    }
+
+    /// Does `sel` match the labels of `group`?
+    pub fn group_matches(&self, group: u32, sel: SelId) -> bool {
+        self.rows
+            .get(group as usize)
+            .is_some_and(|r| r.contains(sel.index()))
     }
 }

@@ -68,7 +68,12 @@ fn upsert_policy(bencher: Bencher, case: &str) {
         "existing-selectors" => narrow("app == 'app-3'", "app == 'app-1'"),
         "new-selectors" => narrow("app == 'app-3' && bench == 'x'", "bench == 'y'"),
         _ => {
-            let mut p = gen::policy(PolicyKind::GlobalNetworkPolicy, "bench-all", None, "default");
+            let mut p = gen::policy(
+                PolicyKind::GlobalNetworkPolicy,
+                "bench-all",
+                None,
+                "default",
+            );
             p.selector = Selector::all();
             p.egress = vec![Rule::new(Action::Pass)];
             p.types.egress = true;

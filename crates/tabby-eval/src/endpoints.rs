@@ -174,14 +174,14 @@ pub fn ksa_profile(ns: &str, sa: &str) -> String {
     format!("ksa.{ns}.{sa}")
 }
 
-struct LabelSources<'a> {
+pub(crate) struct LabelSources<'a> {
     namespaces: HashMap<&'a str, &'a LabelMap>,
     service_accounts: HashMap<(&'a str, &'a str), &'a LabelMap>,
     profiles: HashMap<&'a str, &'a LabelMap>,
 }
 
 impl<'a> LabelSources<'a> {
-    fn new(c: &'a Cluster) -> Self {
+    pub(crate) fn new(c: &'a Cluster) -> Self {
         Self {
             namespaces: c.namespaces.iter().map(|n| (&*n.name, &n.labels)).collect(),
             service_accounts: c
@@ -242,6 +242,60 @@ fn strip_reserved(labels: &LabelMap, out: &mut LabelMap) {
             continue;
         }
         out.insert(k.clone(), v.clone());
+    }
+}
+
+/// The endpoint of one (not host-networked) workload with id `id`; `assigned`
+/// is the address tabby picked for it, if the input had none.
+pub(crate) fn workload_endpoint(
+    src: &LabelSources<'_>,
+    w: &tabby_model::Workload,
+    id: EndpointId,
+    assigned: Option<IpAddr>,
+) -> Endpoint {
+    let profiles: Vec<Name> = match w.origin {
+        EndpointOrigin::WorkloadEndpoint => w.profiles.clone(),
+        EndpointOrigin::Pod | EndpointOrigin::Template { .. } => {
+            let mut p: Vec<Name> = vec![kns_profile(&w.namespace).into()];
+            if let Some(sa) = &w.service_account {
+                p.push(ksa_profile(&w.namespace, sa).into());
+            }
+            for extra in &w.profiles {
+                if !p.contains(extra) {
+                    p.push(extra.clone());
+                }
+            }
+            p
+        }
+    };
+    let mut inherited = LabelMap::new();
+    for p in &profiles {
+        src.profile_labels(p, &mut inherited);
+    }
+    let mut labels = inherited;
+    strip_reserved(&w.labels, &mut labels);
+    labels.insert(NAMESPACE_LABEL.into(), w.namespace.clone());
+    labels.insert(ORCHESTRATOR_LABEL.into(), w.orchestrator.clone());
+    if let Some(sa) = &w.service_account {
+        labels.insert(SERVICE_ACCOUNT_LABEL.into(), sa.clone());
+    }
+    let (nets, by_tabby) = match assigned {
+        Some(ip) => (vec![host_net(ip)], true),
+        None => (w.ips.iter().map(|ip| host_net(*ip)).collect(), false),
+    };
+    Endpoint {
+        id,
+        kind: EndpointKind::Workload,
+        namespace: Some(w.namespace.clone()),
+        name: w.name.clone(),
+        labels,
+        nets,
+        ip_assigned_by_tabby: by_tabby,
+        profiles,
+        ports: w.ports.clone(),
+        node: w.node.clone(),
+        service_account: w.service_account.clone(),
+        origin: Some(w.origin.clone()),
     }
 }
 
@@ -317,51 +371,9 @@ pub fn build(cluster: &Cluster, options: &EngineOptions) -> EndpointTable {
             });
             continue;
         }
-        let profiles: Vec<Name> = match w.origin {
-            EndpointOrigin::WorkloadEndpoint => w.profiles.clone(),
-            EndpointOrigin::Pod | EndpointOrigin::Template { .. } => {
-                let mut p: Vec<Name> = vec![kns_profile(&w.namespace).into()];
-                if let Some(sa) = &w.service_account {
-                    p.push(ksa_profile(&w.namespace, sa).into());
-                }
-                for extra in &w.profiles {
-                    if !p.contains(extra) {
-                        p.push(extra.clone());
-                    }
-                }
-                p
-            }
-        };
-        let mut inherited = LabelMap::new();
-        for p in &profiles {
-            src.profile_labels(p, &mut inherited);
-        }
-        let mut labels = inherited;
-        strip_reserved(&w.labels, &mut labels);
-        labels.insert(NAMESPACE_LABEL.into(), w.namespace.clone());
-        labels.insert(ORCHESTRATOR_LABEL.into(), w.orchestrator.clone());
-        if let Some(sa) = &w.service_account {
-            labels.insert(SERVICE_ACCOUNT_LABEL.into(), sa.clone());
-        }
-        let (nets, by_tabby) = match assigned.get(&i) {
-            Some(ip) => (vec![host_net(*ip)], true),
-            None => (w.ips.iter().map(|ip| host_net(*ip)).collect(), false),
-        };
         let id = EndpointId(table.endpoints.len() as u32);
-        table.endpoints.push(Endpoint {
-            id,
-            kind: EndpointKind::Workload,
-            namespace: Some(w.namespace.clone()),
-            name: w.name.clone(),
-            labels,
-            nets,
-            ip_assigned_by_tabby: by_tabby,
-            profiles,
-            ports: w.ports.clone(),
-            node: w.node.clone(),
-            service_account: w.service_account.clone(),
-            origin: Some(w.origin.clone()),
-        });
+        let ep = workload_endpoint(&src, w, id, assigned.get(&i).copied());
+        table.endpoints.push(ep);
     }
 
     for h in &cluster.host_endpoints {

@@ -132,8 +132,6 @@ pub(crate) const NO_KEY: u32 = u32::MAX;
 pub(crate) struct ProgramKeys {
     pub keys: Vec<ProgramKey>,
     pub by_key: HashMap<ProgramKey, u32>,
-    /// Per key: an endpoint having it (for `build_program`).
-    pub rep: Vec<EndpointId>,
     /// Per key: programs by `slot(direction, view)`.
     pub programs: Vec<[ProgramId; 4]>,
     /// Per endpoint: its key, or [`NO_KEY`].
@@ -372,7 +370,6 @@ impl Engine {
             let next = keys.keys.len() as u32;
             let k = *keys.by_key.entry(key.clone()).or_insert_with(|| {
                 keys.keys.push(key);
-                keys.rep.push(ep.id);
                 next
             });
             keys.endpoint_key.push(k);
@@ -414,16 +411,14 @@ impl Engine {
         store: &mut ProgramStore,
     ) -> [ProgramId; 4] {
         let mut ids = [ProgramId(0); 4];
-        let (Some(key), Some(ep)) = (
-            keys.keys.get(k),
-            keys.rep.get(k).and_then(|id| self.table.endpoints.get(id.index())),
-        ) else {
+        let Some(key) = keys.keys.get(k) else {
             return ids;
         };
         for dir in [Direction::Ingress, Direction::Egress] {
             for view in [View::Enforced, View::Pending] {
-                let p = resolve::build_program(
-                    ep,
+                let p = resolve::build_group_program(
+                    key.1,
+                    key.0,
                     dir,
                     view,
                     policies,

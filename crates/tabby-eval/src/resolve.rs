@@ -27,7 +27,7 @@ use tabby_model::{
     KUBE_ADMIN_TIER, KUBE_BASELINE_TIER, LEGACY_ANP_TIER, LEGACY_BANP_TIER,
 };
 
-use crate::endpoints::{Endpoint, EndpointKind};
+use crate::endpoints::EndpointKind;
 use crate::rules::CompiledRule;
 use crate::selectors::{MatchIndex, SelId};
 
@@ -269,9 +269,15 @@ pub fn policy_stage(p: &Policy, kind: EndpointKind, dir: Direction, view: View) 
     }
 }
 
-/// Builds the program of one endpoint. `policies` must be sorted by (tier, order).
-pub fn build_program(
-    ep: &Endpoint,
+/// Builds the program of every endpoint of `kind` in label group `group` with
+/// these profiles (all a program depends on). `policies` must be sorted by (tier, order).
+#[expect(
+    clippy::too_many_arguments,
+    reason = "internal; every input of a program"
+)]
+pub(crate) fn build_group_program(
+    kind: EndpointKind,
+    group: u32,
     dir: Direction,
     view: View,
     policies: &[PolicyEntry],
@@ -281,10 +287,10 @@ pub fn build_program(
 ) -> Program {
     let mut staged: Vec<(Stage, TierIdx, PolicyId)> = Vec::new();
     for (i, pe) in policies.iter().enumerate() {
-        let Some(stage) = policy_stage(&pe.policy, ep.kind, dir, view) else {
+        let Some(stage) = policy_stage(&pe.policy, kind, dir, view) else {
             continue;
         };
-        if !matches.endpoint_matches(ep.id.index(), pe.applies) {
+        if !matches.group_matches(group, pe.applies) {
             continue;
         }
         staged.push((stage, pe.tier, PolicyId(i as u32)));
@@ -312,9 +318,9 @@ pub fn build_program(
         }
     }
     Program {
-        kind: ep.kind,
+        kind,
         direction: dir,
-        failsafe: ep.kind == EndpointKind::Host,
+        failsafe: kind == EndpointKind::Host,
         tiers: out,
         profiles,
     }

@@ -191,6 +191,43 @@ impl MatchIndex {
         self.entity_group.get(ep).copied()
     }
 
+    /// Endpoint `ep` now has `labels`: replaces its entry, or with `insert` puts a
+    /// new entry at `ep` (later endpoints shift up). A new label set is matched
+    /// against every selector already matched.
+    pub fn set_endpoint(
+        &mut self,
+        table: &mut SelectorTable,
+        ep: usize,
+        labels: &LabelMap,
+        insert: bool,
+    ) {
+        let old_groups = self.groups.len();
+        let g = match self.group_of.get(labels) {
+            Some(g) => *g,
+            None => {
+                let g = self.groups.len() as u32;
+                self.groups
+                    .push(Labels::from_pairs(labels.iter(), &mut table.interner));
+                self.group_of.insert(labels.clone(), g);
+                self.rows.push(BitSet::with_capacity(table.len()));
+                g
+            }
+        };
+        if insert {
+            self.entity_group.insert(ep.min(self.entity_group.len()), g);
+        } else if let Some(slot) = self.entity_group.get_mut(ep) {
+            *slot = g;
+        }
+        self.match_new_groups(table, old_groups);
+    }
+
+    /// Forgets endpoint `ep` (later endpoints shift down).
+    pub fn remove_endpoint(&mut self, ep: usize) {
+        if ep < self.entity_group.len() {
+            self.entity_group.remove(ep);
+        }
+    }
+
     /// Does `sel` match the labels of `group`?
     pub fn group_matches(&self, group: u32, sel: SelId) -> bool {
         self.rows

@@ -167,8 +167,15 @@ fn policy_edit_sequence_equals_full_rebuild() {
             // New namespaced policy with new selectors.
             3 => {
                 let mut p = with_ingress(
-                    mk_np(&format!("ns-{}", step % 5), &format!("added-{step}"), "all()"),
-                    vec![from_sel(tcp(Action::Allow, 8080), &format!("fresh == '{step}'"))],
+                    mk_np(
+                        &format!("ns-{}", step % 5),
+                        &format!("added-{step}"),
+                        "all()",
+                    ),
+                    vec![from_sel(
+                        tcp(Action::Allow, 8080),
+                        &format!("fresh == '{step}'"),
+                    )],
                 );
                 p.order = Some(0.5);
                 e.upsert_policy(p.clone());

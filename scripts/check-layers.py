@@ -18,10 +18,11 @@ ALLOWED = {
     "tabby-validate": {"tabby-diag", "tabby-selector", "tabby-api", "tabby-load", "tabby-model"},
     "tabby-eval": {"tabby-diag", "tabby-selector", "tabby-model"},
     "tabby-analysis": {"tabby-diag", "tabby-selector", "tabby-model", "tabby-eval"},
+    "tabby-lint": {"tabby-diag", "tabby-selector", "tabby-model", "tabby-eval"},
     "tabby-cli": None,  # the top: may use every crate
 }
 # Crates that must stay synchronous and free of I/O stacks.
-PURE = {"tabby-diag", "tabby-selector", "tabby-api", "tabby-model", "tabby-eval", "tabby-analysis"}
+PURE = {"tabby-diag", "tabby-selector", "tabby-api", "tabby-model", "tabby-eval", "tabby-analysis", "tabby-lint"}
 FORBIDDEN_IN_PURE = {"tokio", "async-std", "reqwest", "hyper", "kube", "etcd-client"}
 
 meta = json.loads(subprocess.check_output(

@@ -25,6 +25,7 @@ use std::collections::HashMap;
 
 use tabby_model::{Policy, PolicyKind, Workload};
 
+use crate::endpoints::{workload_endpoint, Endpoint, EndpointId, EndpointKind, LabelSources, NodeAddrs};
 use crate::engine::{compile_list, Engine, FlatRules};
 use crate::ipindex::IpIndex;
 use crate::lower;
@@ -213,29 +214,230 @@ impl Engine {
 
     /// Adds a workload, or replaces the one with the same namespace and name.
     pub fn upsert_workload(&mut self, workload: Workload) {
-        match self
+        let old = match self
             .cluster
             .workloads
             .iter_mut()
             .find(|w| w.namespace == workload.namespace && w.name == workload.name)
         {
-            Some(slot) => *slot = workload,
-            None => self.cluster.workloads.push(workload),
+            Some(slot) => Some(std::mem::replace(slot, workload.clone())),
+            None => {
+                self.cluster.workloads.push(workload.clone());
+                None
+            }
+        };
+        if !self.workload_changed(&workload.namespace, &workload.name, old.as_ref(), true) {
+            self.rebuild();
         }
-        self.rebuild();
     }
 
     /// Removes a workload; returns whether it existed.
     pub fn remove_workload(&mut self, namespace: &str, name: &str) -> bool {
+        let Some(at) = self
+            .cluster
+            .workloads
+            .iter()
+            .position(|w| &*w.namespace == namespace && &*w.name == name)
+        else {
+            return false;
+        };
+        let old = self.cluster.workloads.remove(at);
+        // Validated input has one workload per name; drop any duplicates too.
         let before = self.cluster.workloads.len();
         self.cluster
             .workloads
             .retain(|w| !(&*w.namespace == namespace && &*w.name == name));
-        let removed = self.cluster.workloads.len() != before;
-        if removed {
+        if before != self.cluster.workloads.len()
+            || !self.workload_changed(namespace, name, Some(&old), false)
+        {
             self.rebuild();
         }
-        removed
+        true
+    }
+
+    /// Brings every layer up to date after the workload `ns/name` changed in
+    /// `self.cluster` (`present`: it exists now; `old`: what it was). `false`: a
+    /// full rebuild is needed (host-network pods, workloads without addresses,
+    /// whose made-up addresses depend on each other, or a new profile).
+    fn workload_changed(
+        &mut self,
+        ns: &str,
+        name: &str,
+        old: Option<&Workload>,
+        present: bool,
+    ) -> bool {
+        let new = present
+            .then(|| {
+                self.cluster
+                    .workloads
+                    .iter()
+                    .find(|w| &*w.namespace == ns && &*w.name == name)
+            })
+            .flatten();
+        let needs_rebuild = |w: &Workload| w.host_network || w.ips.is_empty();
+        if new.is_some_and(needs_rebuild)
+            || old.is_some_and(needs_rebuild)
+            || self
+                .cluster
+                .workloads
+                .iter()
+                .any(|w| !w.host_network && w.ips.is_empty())
+        {
+            return false;
+        }
+        let old_at = self.workload_by_name.get(&(ns.into(), name.into())).copied();
+        let workloads = self
+            .table
+            .endpoints
+            .iter()
+            .take_while(|e| e.kind == EndpointKind::Workload)
+            .count();
+        // The endpoint as a fresh build makes it: same place, or after the last workload.
+        let (at, insert) = match old_at {
+            Some(id) => (id.index(), false),
+            None => (workloads, true),
+        };
+        let built = match new {
+            Some(w) => {
+                let src = LabelSources::new(&self.cluster);
+                let ep = workload_endpoint(&src, w, EndpointId(at as u32), None);
+                if ep.profiles.iter().any(|p| !self.profile_ids.contains_key(p)) {
+                    return false;
+                }
+                Some(ep)
+            }
+            None => None,
+        };
+        // 1. Endpoint table, label groups and program keys (ids may shift by one).
+        match (built, insert) {
+            (Some(ep), true) => {
+                self.matches
+                    .set_endpoint(&mut self.selectors, at, &ep.labels, true);
+                let k = self.key_of(&ep);
+                self.keys.endpoint_key.insert(at, k);
+                self.table.endpoints.insert(at, ep);
+            }
+            (Some(ep), false) => {
+                self.matches
+                    .set_endpoint(&mut self.selectors, at, &ep.labels, false);
+                let k = self.key_of(&ep);
+                if let Some(slot) = self.keys.endpoint_key.get_mut(at) {
+                    *slot = k;
+                }
+                if let Some(slot) = self.table.endpoints.get_mut(at) {
+                    *slot = ep;
+                }
+            }
+            (None, _) => {
+                if old_at.is_none() || at >= self.table.endpoints.len() {
+                    return false;
+                }
+                self.matches.remove_endpoint(at);
+                if at < self.keys.endpoint_key.len() {
+                    self.keys.endpoint_key.remove(at);
+                }
+                self.table.endpoints.remove(at);
+            }
+        }
+        for (i, e) in self.table.endpoints.iter_mut().enumerate() {
+            e.id = EndpointId(i as u32);
+        }
+        // Too many keys nobody uses any more: start afresh.
+        let used: std::collections::HashSet<u32> =
+            self.keys.endpoint_key.iter().copied().collect();
+        if self.keys.keys.len() > 2 * used.len() + 64 {
+            return false;
+        }
+        // 2. Rules that depend on workloads: named ports and services.
+        self.recompile_endpoint_dependent_rules();
+        // 3. Address index, node addresses, name lookups, code.
+        self.ipindex = IpIndex::build(&self.table.endpoints, &self.matches);
+        self.nodes = NodeAddrs::build(&self.cluster, &self.table.endpoints);
+        self.workload_by_name = self
+            .table
+            .endpoints
+            .iter()
+            .filter(|e| e.kind == EndpointKind::Workload)
+            .filter_map(|e| Some(((e.namespace.clone()?, e.name.clone()), e.id)))
+            .collect();
+        self.hep_by_name = self
+            .table
+            .endpoints
+            .iter()
+            .filter(|e| e.kind == EndpointKind::Host)
+            .map(|e| (e.name.clone(), e.id))
+            .collect();
+        self.emit_code();
+        true
+    }
+
+    /// The program key of an endpoint, creating it (and resolving its programs)
+    /// when no endpoint had it yet.
+    fn key_of(&mut self, ep: &Endpoint) -> u32 {
+        let prof: Vec<resolve::ProfileId> = ep
+            .profiles
+            .iter()
+            .filter_map(|n| self.profile_ids.get(n).copied())
+            .collect();
+        let group = self.matches.group(ep.id.index()).unwrap_or(u32::MAX);
+        let key = (group, ep.kind, prof);
+        if let Some(k) = self.keys.by_key.get(&key) {
+            return *k;
+        }
+        let k = self.keys.keys.len();
+        self.keys.keys.push(key.clone());
+        self.keys.by_key.insert(key, k as u32);
+        let mut store = std::mem::take(&mut self.programs);
+        let keys = std::mem::take(&mut self.keys);
+        let ids = self.build_key_programs(&keys, k, &self.policies, &mut store);
+        self.keys = keys;
+        self.keys.programs.push(ids);
+        self.programs = store;
+        k as u32
+    }
+
+    /// Recompiles the rules of every policy and profile with a named port or a
+    /// service match (their address sets come from workloads).
+    fn recompile_endpoint_dependent_rules(&mut self) {
+        let depends = |rules: &[tabby_model::Rule]| {
+            rules.iter().any(|r| {
+                [&r.source, &r.destination].iter().any(|er| {
+                    er.services.is_some()
+                        || er
+                            .ports
+                            .iter()
+                            .chain(&er.not_ports)
+                            .any(|p| matches!(p, tabby_model::PortSpec::Named(_)))
+                })
+            })
+        };
+        let ctx = RuleContext::new(&self.cluster, &self.table.endpoints, &self.matches);
+        let mut changed = false;
+        for pe in &mut self.policies {
+            if depends(&pe.policy.ingress) || depends(&pe.policy.egress) {
+                let ns = pe
+                    .policy
+                    .namespace
+                    .as_deref()
+                    .filter(|_| pe.policy.kind.is_namespaced());
+                pe.ingress = compile_list(&ctx, &pe.policy.ingress, &pe.rule_sels[0], ns);
+                pe.egress = compile_list(&ctx, &pe.policy.egress, &pe.rule_sels[1], ns);
+                changed = true;
+            }
+        }
+        for (pe, p) in self.profiles.iter_mut().filter_map(|pe| {
+            let p = self.cluster.profiles.iter().find(|p| p.name == pe.name)?;
+            Some((pe, p))
+        }) {
+            if depends(&p.ingress) || depends(&p.egress) {
+                pe.ingress = compile_list(&ctx, &p.ingress, &pe.rule_sels[0], None);
+                pe.egress = compile_list(&ctx, &p.egress, &pe.rule_sels[1], None);
+                changed = true;
+            }
+        }
+        if changed {
+            self.flat = FlatRules::build(&self.policies, &self.profiles);
+        }
     }
 }
 

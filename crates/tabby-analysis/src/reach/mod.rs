@@ -6,8 +6,10 @@
 //! and ports are split into the elementary intervals cut by every port any rule
 //! of the two programs mentions, one decision per interval.
 
-mod classes;
+pub(crate) mod classes;
 mod render;
+
+pub(crate) use render::{csv_field, markdown as render_markdown, table as render_table};
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -222,7 +224,7 @@ impl<'a> Plan<'a> {
 
 /// A flow for one protocol: ported ones from ephemeral source port 49152, ICMP as
 /// an echo request.
-fn flow(src: IpAddr, dst: IpAddr, proto: u8, port: u16) -> Flow {
+pub(crate) fn flow(src: IpAddr, dst: IpAddr, proto: u8, port: u16) -> Flow {
     match proto {
         1 => Flow::icmp(src, dst, 8, Some(0)),
         58 => Flow::icmp(src, dst, 128, Some(0)),

@@ -1,0 +1,1 @@
+//! Lint checks (see the crate README).

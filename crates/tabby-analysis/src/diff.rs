@@ -12,9 +12,7 @@ use serde_json::json;
 use tabby_eval::{Engine, Flow, SideVerdict};
 
 use crate::ports::{ports_text, proto_name, Summary};
-use crate::reach::{
-    class_pairs, classes, run_pairs, thread_count, Plan, ReachOptions, Unit,
-};
+use crate::reach::{class_pairs, classes, run_pairs, thread_count, Plan, ReachOptions, Unit};
 
 /// Added or removed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
@@ -24,7 +22,8 @@ pub enum Change {
     Removed,
 }
 
-/// One changed connection: a contiguous port range of one protocol.
+/// One changed connection: the ports of one protocol between two endpoints that
+/// changed for the same reason.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct DiffEntry {
     pub change: Change,
@@ -33,7 +32,7 @@ pub struct DiffEntry {
     pub protocol: String,
     pub ports: String,
     /// `egress`, `ingress` or `egress+ingress`: the side whose verdict changed
-    /// (at the first port of the range).
+    /// (at the first port of each range).
     pub side: String,
     /// The policy responsible in the new policy set: the flow-log policy string of
     /// the deciding hit (`0|default|np:ns/name|deny|-1`), or a description.
@@ -106,10 +105,18 @@ impl Diff {
                 Change::Added => "added",
                 Change::Removed => "removed",
             };
-            let cells: Vec<String> = [change, &e.from, &e.to, &e.protocol, &e.ports, &e.side, &e.policy]
-                .iter()
-                .map(|c| crate::reach::csv_field(c))
-                .collect();
+            let cells: Vec<String> = [
+                change,
+                &e.from,
+                &e.to,
+                &e.protocol,
+                &e.ports,
+                &e.side,
+                &e.policy,
+            ]
+            .iter()
+            .map(|c| crate::reach::csv_field(c))
+            .collect();
             let _ = writeln!(out, "{}", cells.join(","));
         }
         out
@@ -166,15 +173,13 @@ pub fn diff(old: &Engine, new: &Engine, opts: &ReachOptions) -> Diff {
         let (s, d) = classes::reps(&units, &cls, a, b)?;
         (p_old.pair(s, d).0 != p_new.pair(s, d).0).then_some(())
     });
+    let changed: HashMap<(u32, u32), ()> = changed.into_iter().collect();
     let mut out_pairs: BTreeSet<(u32, u32)> = BTreeSet::new();
     let special: HashMap<(u32, u32), ()> = classes::same_node_pairs(&units)
         .into_iter()
         .map(|p| (p, ()))
         .collect();
-    for ((a, b), ch) in pairs.iter().zip(changed) {
-        if ch.is_none() {
-            continue;
-        }
+    for (a, b) in pairs.iter().filter(|p| changed.contains_key(p)) {
         let (Some(ca), Some(cb)) = (cls.get(*a as usize), cls.get(*b as usize)) else {
             continue;
         };
@@ -229,10 +234,20 @@ pub fn diff(old: &Engine, new: &Engine, opts: &ReachOptions) -> Diff {
                 } else {
                     ranges.0.clone()
                 };
+                // One entry per responsible (side, policy), its ranges joined.
+                let mut groups: Vec<((String, String), crate::ports::PortRanges)> = Vec::new();
                 for (lo, hi) in pieces {
-                    let (side, policy) = blame(old, new, opts.staged, us, ud, *proto, lo);
-                    let mut pr = crate::ports::PortRanges::default();
-                    pr.push(lo, hi);
+                    let who = blame(old, new, opts.staged, us, ud, *proto, lo);
+                    match groups.iter_mut().find(|(w, _)| *w == who) {
+                        Some((_, pr)) => pr.push(lo, hi),
+                        None => {
+                            let mut pr = crate::ports::PortRanges::default();
+                            pr.push(lo, hi);
+                            groups.push((who, pr));
+                        }
+                    }
+                }
+                for ((side, policy), pr) in groups {
                     entries.push(DiffEntry {
                         change,
                         from: from.name.clone(),

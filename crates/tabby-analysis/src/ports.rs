@@ -44,6 +44,11 @@ impl PortRanges {
         Self::from_unsorted(self.0.iter().chain(&other.0).copied().collect())
     }
 
+    /// The ports in both.
+    pub fn intersect(&self, other: &Self) -> Self {
+        self.minus(&self.minus(other))
+    }
+
     /// The ports in `self` and not in `other`.
     pub fn minus(&self, other: &Self) -> Self {
         let mut out = Self::default();
@@ -128,6 +133,17 @@ impl Summary {
 
     pub fn union(&self, other: &Self) -> Self {
         self.combine(other, PortRanges::union)
+    }
+
+    /// What both allow.
+    pub fn intersect(&self, other: &Self) -> Self {
+        let mut out = Vec::new();
+        for (p, r) in &self.0 {
+            if let Some(o) = other.get(*p) {
+                out.push((*p, r.intersect(o)));
+            }
+        }
+        Self::normalise(out)
     }
 
     pub fn minus(&self, other: &Self) -> Self {

@@ -103,3 +103,31 @@ fn remove_policy(bencher: Bencher) {
             e
         });
 }
+
+/// One workload changed: `relabel` gives an existing pod a new label set (matched
+/// against every selector); `add` adds a pod with an existing label set; both
+/// declare named ports (`http`, `metrics`), so rules using those names are
+/// compiled again. `add-no-ports` adds a pod without named ports.
+#[divan::bench(sample_count = 10, sample_size = 1, args = ["relabel", "add", "add-no-ports"])]
+fn upsert_workload(bencher: Bencher, case: &str) {
+    let (c, e) = setup();
+    let Some(base) = c.workloads.get(c.workloads.len() / 3) else {
+        return;
+    };
+    let mut w = base.clone();
+    if case == "relabel" {
+        w.labels.insert("bench".into(), "relabelled".into());
+    } else {
+        w.name = "bench-added".into();
+        w.ips = vec![std::net::IpAddr::from([10, 250, 0, 1])];
+        if case == "add-no-ports" {
+            w.ports.clear();
+        }
+    }
+    bencher
+        .with_inputs(|| e.clone())
+        .bench_local_values(|mut e| {
+            e.upsert_workload(black_box(w.clone()));
+            e
+        });
+}

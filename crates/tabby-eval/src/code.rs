@@ -146,6 +146,10 @@ pub(crate) fn run(
                 i += 1;
                 continue;
             }
+        } else if let Op::Policy { policy: p, start } = *op {
+            (policy, rules_start) = (p, start);
+            i += 1;
+            continue;
         }
         match *op {
             Op::Failsafe => {
@@ -170,7 +174,8 @@ pub(crate) fn run(
                 (stage, tier, first, tier_end) = (s, t, f, end);
                 in_profile = false;
             }
-            Op::Policy { policy: p, start } => (policy, rules_start) = (p, start),
+            // Handled above.
+            Op::Policy { .. } => {}
             // Only rules that matched get here.
             Op::Rule(q) => {
                 match (in_profile, q.action) {

@@ -23,9 +23,11 @@
 
 use std::collections::HashMap;
 
-use tabby_model::{Policy, PolicyKind, Workload};
+use tabby_model::{Name, Policy, PolicyKind, Workload};
 
-use crate::endpoints::{workload_endpoint, Endpoint, EndpointId, EndpointKind, LabelSources, NodeAddrs};
+use crate::endpoints::{
+    workload_endpoint, Endpoint, EndpointId, EndpointKind, LabelSources, NodeAddrs,
+};
 use crate::engine::{compile_list, Engine, FlatRules};
 use crate::ipindex::IpIndex;
 use crate::lower;
@@ -285,7 +287,10 @@ impl Engine {
         {
             return false;
         }
-        let old_at = self.workload_by_name.get(&(ns.into(), name.into())).copied();
+        let old_at = self
+            .workload_by_name
+            .get(&(ns.into(), name.into()))
+            .copied();
         let workloads = self
             .table
             .endpoints
@@ -301,13 +306,22 @@ impl Engine {
             Some(w) => {
                 let src = LabelSources::new(&self.cluster);
                 let ep = workload_endpoint(&src, w, EndpointId(at as u32), None);
-                if ep.profiles.iter().any(|p| !self.profile_ids.contains_key(p)) {
+                if ep
+                    .profiles
+                    .iter()
+                    .any(|p| !self.profile_ids.contains_key(p))
+                {
                     return false;
                 }
                 Some(ep)
             }
             None => None,
         };
+        let port_names: Vec<Name> = old
+            .into_iter()
+            .chain(new)
+            .flat_map(|w| w.ports.iter().map(|p| p.name.clone()))
+            .collect();
         // 1. Endpoint table, label groups and program keys (ids may shift by one).
         match (built, insert) {
             (Some(ep), true) => {
@@ -343,13 +357,13 @@ impl Engine {
             e.id = EndpointId(i as u32);
         }
         // Too many keys nobody uses any more: start afresh.
-        let used: std::collections::HashSet<u32> =
-            self.keys.endpoint_key.iter().copied().collect();
+        let used: std::collections::HashSet<u32> = self.keys.endpoint_key.iter().copied().collect();
         if self.keys.keys.len() > 2 * used.len() + 64 {
             return false;
         }
-        // 2. Rules that depend on workloads: named ports and services.
-        self.recompile_endpoint_dependent_rules();
+        // 2. Rules that depend on workloads: named ports (of the names the old or
+        // new workload declares) and services.
+        self.recompile_endpoint_dependent_rules(&port_names);
         // 3. Address index, node addresses, name lookups, code.
         self.ipindex = IpIndex::build(&self.table.endpoints, &self.matches);
         self.nodes = NodeAddrs::build(&self.cluster, &self.table.endpoints);
@@ -396,9 +410,9 @@ impl Engine {
         k as u32
     }
 
-    /// Recompiles the rules of every policy and profile with a named port or a
-    /// service match (their address sets come from workloads).
-    fn recompile_endpoint_dependent_rules(&mut self) {
+    /// Recompiles the rules of every policy and profile with a service match or
+    /// a named port in `port_names` (their address sets come from workloads).
+    fn recompile_endpoint_dependent_rules(&mut self, port_names: &[Name]) {
         let depends = |rules: &[tabby_model::Rule]| {
             rules.iter().any(|r| {
                 [&r.source, &r.destination].iter().any(|er| {
@@ -407,7 +421,7 @@ impl Engine {
                             .ports
                             .iter()
                             .chain(&er.not_ports)
-                            .any(|p| matches!(p, tabby_model::PortSpec::Named(_)))
+                            .any(|p| matches!(p, tabby_model::PortSpec::Named(n) if port_names.contains(n)))
                 })
             })
         };

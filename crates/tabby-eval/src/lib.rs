@@ -10,16 +10,19 @@
 //!  Cluster ─▶ endpoints  (labels as Calico exposes them, addresses)
 //!          ─▶ lower      (namespace/SA/global() lowering of every selector, text)
 //!          ─▶ selectors  (SelId per distinct lowered selector; label-group × SelId bits)
-//!          ─▶ ipindex    (address intervals → class = bitset of SelIds; owner endpoint)
+//!          ─▶ ipindex    (address intervals → class = bitset of SelIds; owner endpoint
+//!                         and, filled in last, the owner's code starts)
 //!          ─▶ rules      (CompiledRule: SelIds, family-split nets, named ports, services)
 //!          ─▶ resolve    (Program per endpoint × direction × view, deduplicated)
 //!          ─▶ code       (each Program flattened into one op array for decide())
-//!  Flow ───▶ decide      (code::run: egress at source, ingress at destination) ─▶ Decision
+//!  Flow ───▶ decide      (code::run: egress at source, ingress at destination;
+//!                         host → local workload and workload → own host first) ─▶ Decision
 //!       └──▶ trace       (eval::Walk over the structured Program, recording why) ─▶ Trace
 //! ```
 //!
-//! Every deliberate difference from Calico is listed in `docs/compatibility.md`;
-//! the JSON form of a [`Trace`] in `docs/trace-json.md`.
+//! Updates (`upsert_policy`, `upsert_workload`, ...) redo only what the change
+//! touches (`incremental.rs`). Every deliberate difference from Calico is listed
+//! in `docs/compatibility.md`; the JSON form of a [`Trace`] in `docs/trace-json.md`.
 
 mod bitset;
 mod code;

@@ -13,7 +13,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use std::net::IpAddr;
 
 use ipnet::IpNet;
-use tabby_eval::{Engine, EndpointId, EndpointKind, ServiceSet, View};
+use tabby_eval::{EndpointId, EndpointKind, Engine, ServiceSet, View};
 use tabby_model::{Direction, Name};
 
 use super::ReachEndpoint;
@@ -60,7 +60,7 @@ pub fn endpoint_name(e: &tabby_eval::Endpoint) -> String {
     }
 }
 
-fn rule_cidrs(engines: &[&Engine]) -> Vec<IpNet> {
+pub(crate) fn rule_cidrs(engines: &[&Engine]) -> Vec<IpNet> {
     let mut out = BTreeSet::new();
     for e in engines {
         let rules = e
@@ -81,7 +81,7 @@ fn rule_cidrs(engines: &[&Engine]) -> Vec<IpNet> {
     out.into_iter().collect()
 }
 
-fn services(engines: &[&Engine]) -> Vec<ServiceSet> {
+pub(crate) fn services(engines: &[&Engine]) -> Vec<ServiceSet> {
     let mut out: Vec<ServiceSet> = Vec::new();
     for e in engines {
         let rules = e
@@ -188,7 +188,10 @@ pub fn units(engines: &[&Engine]) -> (Vec<Unit>, Vec<ReachEndpoint>) {
         .filter(|e| e.kind == EndpointKind::NetworkSet)
         .collect();
     let mut points: BTreeSet<(bool, u128)> = BTreeSet::new();
-    for n in cidrs.iter().chain(netsets.iter().flat_map(|e| e.nets.iter())) {
+    for n in cidrs
+        .iter()
+        .chain(netsets.iter().flat_map(|e| e.nets.iter()))
+    {
         let (v6, lo, hi) = net_bounds(n);
         points.insert((v6, lo));
         if let Some(h) = hi.checked_add(1) {
@@ -371,7 +374,7 @@ pub fn classify(engines: &[&Engine], units: &[Unit]) -> (Vec<u32>, Vec<Vec<u32>>
                 key.labels = ep
                     .labels
                     .iter()
-                    .filter(|(k, _)| label_keys.contains(&**k))
+                    .filter(|(k, _)| label_keys.contains(&k[..]))
                     .map(|(k, v)| (k.clone(), v.clone()))
                     .collect();
                 key.ports = ep

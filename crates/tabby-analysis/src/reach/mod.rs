@@ -8,6 +8,7 @@
 
 pub(crate) mod classes;
 mod render;
+mod sides;
 
 pub(crate) use render::{csv_field, markdown as render_markdown, table as render_table};
 
@@ -64,8 +65,10 @@ pub struct Reach {
     pub units: Vec<Unit>,
     /// Per class, its units.
     pub classes: Vec<Vec<u32>>,
-    /// `(from class, to class, allowed)` for every class pair allowing something.
-    pub class_pairs: Vec<(u32, u32, Summary)>,
+    /// `(from class, to class, summary id)` for every class pair allowing something.
+    pub class_pairs: Vec<(u32, u32, u32)>,
+    /// Distinct summaries, indexed by the ids in `class_pairs`.
+    pub summaries: Vec<Summary>,
     /// Host endpoint ↔ workload on the same node: decided per pair (Felix treats
     /// these specially), `(from unit, to unit) → allowed`.
     pub same_node: HashMap<(u32, u32), Summary>,
@@ -78,21 +81,21 @@ pub struct Reach {
 
 /// Port boundaries of one program, per ported protocol (ascending interval starts).
 #[derive(Debug, Default, Clone)]
-struct Bounds {
-    per_proto: Vec<(u8, Vec<u16>)>,
+pub(crate) struct Bounds {
+    pub(crate) per_proto: Vec<(u8, Vec<u16>)>,
 }
 
 /// Everything the pair analysis needs, built once.
 pub(crate) struct Plan<'a> {
-    engine: &'a Engine,
-    staged: bool,
+    pub(crate) engine: &'a Engine,
+    pub(crate) staged: bool,
     only: Option<(Protocol, u16)>,
-    ported: Vec<u8>,
-    whole: Vec<u8>,
-    bounds: HashMap<usize, Bounds>,
+    pub(crate) ported: Vec<u8>,
+    pub(crate) whole: Vec<u8>,
+    pub(crate) bounds: HashMap<usize, Bounds>,
 }
 
-fn prog_key(p: &Program) -> usize {
+pub(crate) fn prog_key(p: &Program) -> usize {
     std::ptr::from_ref(p) as usize
 }
 
@@ -119,7 +122,10 @@ impl<'a> Plan<'a> {
         let mut named: HashMap<&str, Vec<(u8, u16)>> = HashMap::new();
         for ep in engine.endpoints() {
             for p in &ep.ports {
-                named.entry(&p.name).or_default().push((p.protocol.0, p.port));
+                named
+                    .entry(&p.name)
+                    .or_default()
+                    .push((p.protocol.0, p.port));
             }
         }
         let mut bounds = HashMap::new();
@@ -144,7 +150,7 @@ impl<'a> Plan<'a> {
         }
     }
 
-    fn program(&self, u: &Unit, dir: Direction) -> Option<&'a Program> {
+    pub(crate) fn program(&self, u: &Unit, dir: Direction) -> Option<&'a Program> {
         let view = if self.staged {
             tabby_eval::View::Pending
         } else {
@@ -153,7 +159,7 @@ impl<'a> Plan<'a> {
         self.engine.resolve(u.endpoint?, dir, view)
     }
 
-    fn allowed(&self, d: &Decision) -> bool {
+    pub(crate) fn allowed(&self, d: &Decision) -> bool {
         if self.staged {
             d.staged_allowed
         } else {
@@ -322,19 +328,33 @@ pub fn reach(engine: &Engine, opts: &ReachOptions) -> Reach {
     let plan = Plan::new(engine, opts);
     let pairs = class_pairs(&units, &classes);
     let threads = thread_count(opts.threads);
-    let results = run_pairs(&pairs, threads, |a, b| {
-        let (s, d) = classes::reps(&units, &classes, a, b)?;
-        Some(plan.pair(s, d))
-    });
-    let mut decisions = 0;
-    let mut class_pairs_out = Vec::new();
-    for ((a, b), r) in pairs.iter().zip(results) {
-        if let Some((sum, n)) = r {
-            decisions += n;
-            if !sum.is_empty() {
-                class_pairs_out.push((*a, *b, sum));
-            }
-        }
+    let decisions = std::sync::atomic::AtomicU64::new(0);
+    let results = if opts.only.is_some() {
+        run_pairs(&pairs, threads, |a, b| {
+            let (s, d) = classes::reps(&units, &classes, a, b)?;
+            let (sum, n) = plan.pair(s, d);
+            decisions.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+            (!sum.is_empty()).then_some(sum)
+        })
+    } else {
+        let sides = sides::Sides::new(&plan, &units, &classes);
+        run_pairs_with(&pairs, threads, sides::Cache::default, |cache, a, b| {
+            let (s, d) = classes::reps(&units, &classes, a, b)?;
+            let (sum, n) = sides.pair(cache, a, b, s, d);
+            decisions.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+            (!sum.is_empty()).then_some(sum)
+        })
+    };
+    let mut decisions = decisions.into_inner();
+    let mut summaries: Vec<Summary> = Vec::new();
+    let mut ids: HashMap<Summary, u32> = HashMap::new();
+    let mut class_pairs_out = Vec::with_capacity(results.len());
+    for ((a, b), sum) in results {
+        let id = *ids.entry(sum).or_insert_with_key(|k| {
+            summaries.push(k.clone());
+            (summaries.len() - 1) as u32
+        });
+        class_pairs_out.push((a, b, id));
     }
     let mut same_node = HashMap::new();
     for (s, d) in classes::same_node_pairs(&units) {
@@ -357,6 +377,7 @@ pub fn reach(engine: &Engine, opts: &ReachOptions) -> Reach {
         units,
         classes,
         class_pairs: class_pairs_out,
+        summaries,
         same_node,
         only: opts.only,
         staged: opts.staged,
@@ -421,18 +442,36 @@ pub(crate) fn class_pairs(units: &[Unit], classes: &[Vec<u32>]) -> Vec<(u32, u32
     out
 }
 
-/// Runs `f` over `pairs` on `threads` scoped threads, keeping the order.
+/// Runs `f` over `pairs` on `threads` scoped threads; keeps the `Some` results
+/// with their pair, in pair order.
 pub(crate) fn run_pairs<T: Send>(
     pairs: &[(u32, u32)],
     threads: usize,
-    f: impl Fn(u32, u32) -> T + Sync,
-) -> Vec<T> {
+    f: impl Fn(u32, u32) -> Option<T> + Sync,
+) -> Vec<((u32, u32), T)> {
+    run_pairs_with(pairs, threads, || (), |(), a, b| f(a, b))
+}
+
+/// [`run_pairs`] with per-thread state made by `init` (caches).
+pub(crate) fn run_pairs_with<S, T: Send>(
+    pairs: &[(u32, u32)],
+    threads: usize,
+    init: impl Fn() -> S + Sync,
+    f: impl Fn(&mut S, u32, u32) -> Option<T> + Sync,
+) -> Vec<((u32, u32), T)> {
     let chunk = pairs.len().div_ceil(threads.max(1)).max(1);
-    let f = &f;
+    let (f, init) = (&f, &init);
     std::thread::scope(|scope| {
         let handles: Vec<_> = pairs
             .chunks(chunk)
-            .map(|c| scope.spawn(move || c.iter().map(|(a, b)| f(*a, *b)).collect::<Vec<T>>()))
+            .map(|c| {
+                scope.spawn(move || {
+                    let mut state = init();
+                    c.iter()
+                        .filter_map(|&(a, b)| Some(((a, b), f(&mut state, a, b)?)))
+                        .collect::<Vec<_>>()
+                })
+            })
             .collect();
         handles
             .into_iter()
@@ -446,8 +485,12 @@ impl Reach {
     /// internet buckets merged), sorted by (from, to).
     pub fn connections(&self) -> Vec<Connection> {
         let mut raw: Vec<(u32, u32, &Summary)> = Vec::new();
-        for (a, b, sum) in &self.class_pairs {
-            let (Some(ca), Some(cb)) = (self.classes.get(*a as usize), self.classes.get(*b as usize))
+        for (a, b, sid) in &self.class_pairs {
+            let Some(sum) = self.summaries.get(*sid as usize) else {
+                continue;
+            };
+            let (Some(ca), Some(cb)) =
+                (self.classes.get(*a as usize), self.classes.get(*b as usize))
             else {
                 continue;
             };
@@ -456,7 +499,9 @@ impl Reach {
                     if self.same_node.contains_key(&(s, d)) {
                         continue;
                     }
-                    if let (Some(su), Some(du)) = (self.units.get(s as usize), self.units.get(d as usize)) {
+                    if let (Some(su), Some(du)) =
+                        (self.units.get(s as usize), self.units.get(d as usize))
+                    {
                         if su.out != du.out {
                             raw.push((su.out, du.out, sum));
                         }
@@ -465,7 +510,8 @@ impl Reach {
             }
         }
         for ((s, d), sum) in &self.same_node {
-            if let (Some(su), Some(du)) = (self.units.get(*s as usize), self.units.get(*d as usize)) {
+            if let (Some(su), Some(du)) = (self.units.get(*s as usize), self.units.get(*d as usize))
+            {
                 if su.out != du.out && !sum.is_empty() {
                     raw.push((su.out, du.out, sum));
                 }
@@ -475,8 +521,10 @@ impl Reach {
     }
 
     /// Class-level connections (for grouped pictures): `(from class, to class, allowed)`.
-    pub fn class_connections(&self) -> &[(u32, u32, Summary)] {
-        &self.class_pairs
+    pub fn class_connections(&self) -> impl Iterator<Item = (u32, u32, &Summary)> {
+        self.class_pairs
+            .iter()
+            .filter_map(|(a, b, s)| Some((*a, *b, self.summaries.get(*s as usize)?)))
     }
 
     /// The pairs allowing `proto`/`port`.
@@ -515,4 +563,63 @@ pub(crate) fn merge(mut raw: Vec<(u32, u32, &Summary)>) -> Vec<Connection> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use tabby_eval::{gen, EngineOptions};
+
+    /// Every unit pair analysed on its own, no classes: the reference.
+    fn brute_force(engine: &Engine, opts: &ReachOptions) -> Vec<Connection> {
+        let (units, _) = classes::units(&[engine]);
+        let plan = Plan::new(engine, opts);
+        let mut sums = Vec::new();
+        for (i, s) in units.iter().enumerate() {
+            for (j, d) in units.iter().enumerate() {
+                if i == j || s.out == d.out || s.ip.is_ipv6() != d.ip.is_ipv6() {
+                    continue;
+                }
+                let (sum, _) = plan.pair(s, d);
+                if !sum.is_empty() {
+                    sums.push((s.out, d.out, sum));
+                }
+            }
+        }
+        merge(sums.iter().map(|(a, b, s)| (*a, *b, s)).collect())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(24))]
+        #[test]
+        fn grouping_equals_brute_force(
+            pods in 2usize..60,
+            namespaces in 1usize..4,
+            policies in 0usize..25,
+            seed in 0u64..1000,
+            gnp in prop::sample::select(vec![5usize, 30]),
+            staged in any::<bool>(),
+        ) {
+            let c = gen::synthetic_cluster_mix(pods, namespaces, policies, seed, gnp);
+            let e = Engine::new(&c, EngineOptions::default());
+            let opts = ReachOptions { staged, threads: 2, ..Default::default() };
+            let r = reach(&e, &opts);
+            prop_assert!(r.classes.len() <= r.units.len());
+            prop_assert_eq!(r.connections(), brute_force(&e, &opts));
+        }
+    }
+
+    #[test]
+    fn classes_are_fewer_than_endpoints_at_scale() {
+        let c = gen::synthetic_cluster(400, 4, 60, 3);
+        let e = Engine::new(&c, EngineOptions::default());
+        let r = reach(&e, &ReachOptions::default());
+        assert!(
+            r.classes.len() * 2 < r.units.len(),
+            "{} classes",
+            r.classes.len()
+        );
+        assert_eq!(r.connections(), brute_force(&e, &ReachOptions::default()));
+    }
 }

@@ -124,7 +124,10 @@ impl Reach {
                     .iter()
                     .filter_map(|u| self.units.get(*u as usize).map(|u| u.out))
                     .collect();
-                let Some(first) = outs.iter().next().and_then(|o| self.endpoints.get(*o as usize))
+                let Some(first) = outs
+                    .iter()
+                    .next()
+                    .and_then(|o| self.endpoints.get(*o as usize))
                 else {
                     continue;
                 };
@@ -139,7 +142,7 @@ impl Reach {
                     first.namespace.clone().unwrap_or_default(),
                 ));
             }
-            for (a, b, s) in &self.class_pairs {
+            for (a, b, s) in self.class_connections() {
                 edges.push((format!("c{a}"), format!("c{b}"), s.render()));
             }
         } else {
@@ -168,11 +171,7 @@ impl Reach {
             let indent = if ns.is_empty() {
                 "  "
             } else {
-                let _ = writeln!(
-                    out,
-                    "  subgraph cluster_{i} {{\n    label={};",
-                    dot_id(ns)
-                );
+                let _ = writeln!(out, "  subgraph cluster_{i} {{\n    label={};", dot_id(ns));
                 "    "
             };
             for (id, label, _) in ns_nodes {

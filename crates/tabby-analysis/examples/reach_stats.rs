@@ -1,0 +1,30 @@
+//! `cargo run --release -p tabby-analysis --example reach_stats -- PODS`: one
+//! timed reach over the synthetic cluster, with class statistics.
+
+use std::time::Instant;
+
+use tabby_analysis::{reach, ReachOptions};
+use tabby_eval::{gen, Engine, EngineOptions};
+
+fn main() {
+    let pods: usize = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(1000);
+    let ns = (pods / 50).max(2);
+    let c = gen::synthetic_cluster(pods, ns, pods / 5, 7);
+    let t = Instant::now();
+    let e = Engine::new(&c, EngineOptions::default());
+    let built = t.elapsed();
+    let t = Instant::now();
+    let r = reach(&e, &ReachOptions::default());
+    let took = t.elapsed();
+    println!(
+        "pods={pods} namespaces={ns} policies={} engine={built:?} reach={took:?} units={} classes={} class_pairs_allowing={} decisions={}",
+        pods / 5,
+        r.units.len(),
+        r.classes.len(),
+        r.class_pairs.len(),
+        r.decisions
+    );
+}

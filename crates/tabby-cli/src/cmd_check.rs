@@ -24,7 +24,10 @@ use crate::Exit;
 ///
 /// Example: tabby check examples/cluster examples/policies
 ///
+/// Then it runs `tabby lint` with its default settings and lists the findings.
+///
 /// Exit status: 0 when every resource is valid, 1 when some are not, 2 on usage errors.
+/// Findings do not change the exit status here; gate on them with `tabby lint`.
 #[derive(Debug, ClapArgs)]
 pub struct Args {
     #[command(flatten)]
@@ -47,6 +50,8 @@ struct CheckReport {
     tiers: Vec<TierSummary>,
     namespaces: Vec<IsolationRow>,
     host_endpoints: IsolationRow,
+    /// `tabby lint` findings with the default configuration (docs/lints.md).
+    findings: Vec<tabby_lint::Finding>,
     notes: Vec<String>,
 }
 
@@ -215,6 +220,14 @@ fn summarise(input: &Input, engine: &Engine) -> CheckReport {
         tiers,
         namespaces: by_ns.into_values().collect(),
         host_endpoints: hosts,
+        // Fix suggestions are long; `tabby lint --fix-suggest` shows them.
+        findings: crate::cmd_lint::findings(engine, &tabby_lint::LintConfig::default())
+            .into_iter()
+            .map(|mut f| {
+                f.fix_suggestion = None;
+                f
+            })
+            .collect(),
         notes: engine.notes().to_vec(),
     }
 }
@@ -321,6 +334,18 @@ fn render(r: &CheckReport) -> String {
             frac(row.ingress_isolated, row.endpoints),
             frac(row.egress_isolated, row.endpoints),
         );
+    }
+    if r.findings.is_empty() {
+        let _ = writeln!(s, "\nlint: no findings");
+    } else {
+        let _ = writeln!(
+            s,
+            "\nlint findings (`tabby lint` for options, docs/lints.md for each code):"
+        );
+        let text = tabby_lint::render_text(&r.findings);
+        for line in text.lines() {
+            let _ = writeln!(s, "  {line}");
+        }
     }
     for n in &r.notes {
         let _ = writeln!(s, "note: {n}");

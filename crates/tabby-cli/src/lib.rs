@@ -7,6 +7,7 @@
 //! or runtime error. A closed pipe (`tabby ... | head`) is not an error.
 
 mod cmd_check;
+mod cmd_lint;
 mod cmd_selector;
 mod cmd_trace;
 mod cmd_validate;
@@ -54,6 +55,8 @@ Start here:
   tabby validate policies/            is every resource valid? (exit 1 if not)
   tabby trace cluster/ --from production/backend --to kube-system/coredns --port 53/UDP
                                       would Calico allow this flow, and which rule decides?
+  tabby lint examples/cluster examples/policies
+                                      which production mistakes do these policies make?
   tabby selector fmt \"app=='web'\"     the canonical form of a selector
 
 Inputs are files, directories (read recursively) or - for stdin; multi-document YAML,
@@ -74,6 +77,7 @@ pub enum Command {
     Validate(cmd_validate::Args),
     Check(cmd_check::Args),
     Trace(cmd_trace::Args),
+    Lint(cmd_lint::Args),
     /// Work with Calico selectors: format them canonically or test them against labels
     #[command(subcommand)]
     Selector(cmd_selector::Command),
@@ -85,6 +89,7 @@ pub fn run(cli: Cli) -> Exit {
         Command::Validate(a) => cmd_validate::run(&a),
         Command::Check(a) => cmd_check::run(&a),
         Command::Trace(a) => cmd_trace::run(&a),
+        Command::Lint(a) => cmd_lint::run(&a),
         Command::Selector(c) => cmd_selector::run(&c),
     };
     match result {

@@ -270,3 +270,81 @@ fn check_summarises_the_example() {
     let text_out = tabby(&["check", "examples/cluster", "examples/policies"]);
     assert!(text(&text_out.stdout).contains("isolation"));
 }
+
+#[test]
+fn lint_finds_the_article_mistakes_and_passes_the_corrected_set() {
+    let seed = tabby(&[
+        "lint",
+        "examples/cluster",
+        "examples/policies",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(seed.status.code(), Some(1), "{}", text(&seed.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&seed.stdout).unwrap();
+    let codes: Vec<&str> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["code"].as_str().unwrap())
+        .collect();
+    for want in ["TL001", "TL002", "TL006", "TL008"] {
+        assert!(codes.contains(&want), "{want} missing from {codes:?}");
+    }
+    let fixed = tabby(&["lint", "examples/cluster", "examples/corrected"]);
+    assert_eq!(fixed.status.code(), Some(0), "{}", text(&fixed.stdout));
+}
+
+#[test]
+fn lint_options_change_what_fails() {
+    let base = ["lint", "examples/cluster", "examples/policies"];
+    let with = |extra: &[&str]| {
+        let mut a: Vec<&str> = base.to_vec();
+        a.extend_from_slice(extra);
+        tabby(&a)
+    };
+    let all_off = with(&[
+        "--disable",
+        "TL001",
+        "--disable",
+        "TL002",
+        "--disable",
+        "TL006",
+    ]);
+    assert_eq!(all_off.status.code(), Some(0), "{}", text(&all_off.stdout));
+    let stricter = with(&[
+        "--disable",
+        "TL001",
+        "--disable",
+        "TL002",
+        "--disable",
+        "TL006",
+        "--fail-on",
+        "warning",
+    ]);
+    assert_eq!(stricter.status.code(), Some(1));
+    assert_eq!(with(&["--disable", "TL999"]).status.code(), Some(2));
+    let list = tabby(&["lint", "--list", "examples/"]);
+    assert!(text(&list.stdout).contains("TL001"));
+}
+
+#[test]
+fn lint_sarif_is_sarif_2_1_0_with_locations() {
+    let out = tabby(&[
+        "lint",
+        "examples/cluster",
+        "examples/policies",
+        "-o",
+        "sarif",
+    ]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["version"], "2.1.0");
+    let results = v["runs"][0]["results"].as_array().unwrap();
+    assert!(!results.is_empty());
+    let loc = &results[0]["locations"][0]["physicalLocation"];
+    assert!(loc["artifactLocation"]["uri"]
+        .as_str()
+        .unwrap()
+        .starts_with("examples/policies/"));
+    assert!(loc["region"]["startLine"].as_u64().unwrap() >= 1);
+}

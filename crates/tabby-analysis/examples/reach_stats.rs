@@ -1,5 +1,6 @@
 //! `cargo run --release -p tabby-analysis --example reach_stats -- PODS`: one
-//! timed reach over the synthetic cluster, with class statistics.
+//! timed reach over the synthetic cluster, with class statistics; `-- PODS diff`
+//! also times a diff against the same cluster with 10 more policies.
 
 use std::time::Instant;
 
@@ -27,4 +28,22 @@ fn main() {
         r.class_pairs.len(),
         r.decisions
     );
+    let t = Instant::now();
+    let n = r.connections().len();
+    println!(
+        "connections (real endpoint pairs allowing something): {n} in {:?}",
+        t.elapsed()
+    );
+    if std::env::args().nth(2).as_deref() == Some("diff") {
+        // The same cluster with 10 more policies.
+        let c2 = gen::synthetic_cluster(pods, ns, pods / 5 + 10, 7);
+        let e2 = Engine::new(&c2, EngineOptions::default());
+        let t = Instant::now();
+        let d = tabby_analysis::diff(&e, &e2, &ReachOptions::default());
+        println!(
+            "diff (+10 policies): {} entries in {:?}",
+            d.entries.len(),
+            t.elapsed()
+        );
+    }
 }

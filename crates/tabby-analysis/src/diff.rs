@@ -12,7 +12,8 @@ use serde_json::json;
 use tabby_eval::{Engine, Flow, SideVerdict};
 
 use crate::ports::{ports_text, proto_name, Summary};
-use crate::reach::{class_pairs, classes, run_pairs, thread_count, Plan, ReachOptions, Unit};
+use crate::reach::sides::{Cache, Sides};
+use crate::reach::{class_pairs, classes, run_pairs_with, thread_count, Plan, ReachOptions, Unit};
 
 /// Added or removed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
@@ -169,10 +170,21 @@ pub fn diff(old: &Engine, new: &Engine, opts: &ReachOptions) -> Diff {
     let p_old = Plan::new(old, opts);
     let p_new = Plan::new(new, opts);
     let pairs = class_pairs(&units, &cls);
-    let changed = run_pairs(&pairs, thread_count(opts.threads), |a, b| {
-        let (s, d) = classes::reps(&units, &cls, a, b)?;
-        (p_old.pair(s, d).0 != p_new.pair(s, d).0).then_some(())
-    });
+    let (s_old, s_new) = (
+        Sides::new(&p_old, &units, &cls),
+        Sides::new(&p_new, &units, &cls),
+    );
+    let changed = run_pairs_with(
+        &pairs,
+        thread_count(opts.threads),
+        <(Cache, Cache)>::default,
+        |(c_old, c_new), a, b| {
+            let (s, d) = classes::reps(&units, &cls, a, b)?;
+            let before = s_old.pair(c_old, a, b, s, d).0;
+            let after = s_new.pair(c_new, a, b, s, d).0;
+            (before.as_deref() != after.as_deref()).then_some(())
+        },
+    );
     let changed: HashMap<(u32, u32), ()> = changed.into_iter().collect();
     let mut out_pairs: BTreeSet<(u32, u32)> = BTreeSet::new();
     let special: HashMap<(u32, u32), ()> = classes::same_node_pairs(&units)

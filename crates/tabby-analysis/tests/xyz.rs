@@ -26,7 +26,11 @@ fn load(dir: &Path, case: &str) -> Engine {
     for name in ["cluster.yaml", &format!("{case}.yaml")] {
         let text = std::fs::read_to_string(dir.join(name)).unwrap();
         let loaded = load_str(name, &text, &LoadOptions::default());
-        assert!(!loaded.diagnostics.has_errors(), "{case}: {name}: {:?}", loaded.diagnostics);
+        assert!(
+            !loaded.diagnostics.has_errors(),
+            "{case}: {name}: {:?}",
+            loaded.diagnostics
+        );
         objects.extend(loaded.objects);
     }
     let v = tabby_validate::validate(&objects);
@@ -55,7 +59,9 @@ fn xyz_truth_tables() {
         let engine = load(&dir, case);
         let full = reach(&engine, &ReachOptions::default());
         let text = std::fs::read_to_string(dir.join(format!("{case}.expect"))).unwrap();
-        let mut lines = text.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty());
+        let mut lines = text
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.trim().is_empty());
         let mut seen = Vec::new();
         while let Some(header) = lines.next() {
             let rows: Vec<&str> = lines.by_ref().take(9).collect();

@@ -2,28 +2,36 @@
 
 use std::fmt::Write as _;
 
-use serde_json::json;
-
 use super::{PortMatrix, Reach};
 use crate::ports::{ports_text, proto_name};
 
-/// Rows `(from, to, protocol, ports)` of the connections, one per protocol.
-pub(crate) fn rows(r: &Reach) -> Vec<[String; 4]> {
-    let mut out = Vec::new();
-    for c in r.connections() {
-        let (Some(f), Some(t)) = (r.name(c.from), r.name(c.to)) else {
-            continue;
+/// Calls `f(from, to, protocol, ports)` for each connection and protocol.
+pub(crate) fn for_each_row(r: &Reach, mut f: impl FnMut(&str, &str, &str, &str)) {
+    r.for_each_connection(|from, to, sum| {
+        let (Some(a), Some(b)) = (r.name(from), r.name(to)) else {
+            return;
         };
-        for (p, ports) in &c.allowed.0 {
-            out.push([
-                f.to_owned(),
-                t.to_owned(),
-                proto_name(*p),
-                ports_text(*p, ports),
-            ]);
+        for (p, ports) in &sum.0 {
+            f(a, b, &proto_name(*p), &ports_text(*p, ports));
         }
-    }
+    });
+}
+
+fn rows(r: &Reach) -> Vec<Vec<String>> {
+    let mut out = Vec::new();
+    for_each_row(r, |a, b, p, ports| {
+        out.push(vec![
+            a.to_owned(),
+            b.to_owned(),
+            p.to_owned(),
+            ports.to_owned(),
+        ]);
+    });
     out
+}
+
+fn json_str(s: &str) -> String {
+    serde_json::to_string(s).unwrap_or_default()
 }
 
 pub(crate) fn csv_field(s: &str) -> String {
@@ -78,39 +86,65 @@ fn dot_id(s: &str) -> String {
 impl Reach {
     /// The documented stable JSON form (`docs/reach.md`).
     pub fn to_json(&self) -> String {
-        let conns: Vec<serde_json::Value> = rows(self)
-            .into_iter()
-            .map(|[f, t, p, ports]| json!({"from": f, "to": t, "protocol": p, "ports": ports}))
-            .collect();
-        let v = json!({
-            "view": if self.staged { "pending" } else { "enforced" },
-            "endpoints": self.endpoints,
-            "connections": conns,
+        let mut out = String::new();
+        self.write_json(&mut out);
+        out
+    }
+
+    /// [`Reach::to_json`] into any text sink, one connection per line, without
+    /// building the whole document first (the CLI can stream to stdout).
+    pub fn write_json(&self, out: &mut impl std::fmt::Write) {
+        let view = if self.staged { "pending" } else { "enforced" };
+        let _ = write!(out, "{{\n  \"view\": \"{view}\",\n  \"endpoints\": [");
+        for (i, e) in self.endpoints.iter().enumerate() {
+            let sep = if i == 0 { "" } else { "," };
+            let _ = write!(
+                out,
+                "{sep}\n    {}",
+                serde_json::to_string(e).unwrap_or_default()
+            );
+        }
+        let _ = write!(out, "\n  ],\n  \"connections\": [");
+        let mut first = true;
+        for_each_row(self, |a, b, p, ports| {
+            let sep = if first { "" } else { "," };
+            first = false;
+            let _ = write!(
+                out,
+                "{sep}\n    {{\"from\": {}, \"to\": {}, \"protocol\": {}, \"ports\": {}}}",
+                json_str(a),
+                json_str(b),
+                json_str(p),
+                json_str(ports)
+            );
         });
-        serde_json::to_string_pretty(&v).unwrap_or_default()
+        let _ = write!(out, "\n  ]\n}}\n");
     }
 
     /// Aligned text table `FROM TO PROTOCOL PORTS`.
     pub fn to_table(&self) -> String {
-        let rows: Vec<Vec<String>> = rows(self).into_iter().map(Vec::from).collect();
-        table(&["FROM", "TO", "PROTOCOL", "PORTS"], &rows)
+        table(&["FROM", "TO", "PROTOCOL", "PORTS"], &rows(self))
     }
 
     /// `from,to,protocol,ports` with a header line.
     pub fn to_csv(&self) -> String {
         let mut out = String::from("from,to,protocol,ports\n");
-        for r in rows(self) {
-            let cells: Vec<String> = r.iter().map(|c| csv_field(c)).collect();
-            out.push_str(&cells.join(","));
-            out.push('\n');
-        }
+        for_each_row(self, |a, b, p, ports| {
+            let _ = writeln!(
+                out,
+                "{},{},{},{}",
+                csv_field(a),
+                csv_field(b),
+                csv_field(p),
+                csv_field(ports)
+            );
+        });
         out
     }
 
     /// A Markdown table.
     pub fn to_markdown(&self) -> String {
-        let rows: Vec<Vec<String>> = rows(self).into_iter().map(Vec::from).collect();
-        markdown(&["from", "to", "protocol", "ports"], &rows)
+        markdown(&["from", "to", "protocol", "ports"], &rows(self))
     }
 
     /// Graphviz: namespaces as clusters; with `group`, one node per class.
@@ -153,13 +187,9 @@ impl Reach {
                     e.namespace.clone().unwrap_or_default(),
                 ));
             }
-            for c in self.connections() {
-                edges.push((
-                    format!("e{}", c.from),
-                    format!("e{}", c.to),
-                    c.allowed.render(),
-                ));
-            }
+            self.for_each_connection(|from, to, sum| {
+                edges.push((format!("e{from}"), format!("e{to}"), sum.render()));
+            });
         }
         let mut by_ns: std::collections::BTreeMap<&str, Vec<&(String, String, String)>> =
             std::collections::BTreeMap::new();

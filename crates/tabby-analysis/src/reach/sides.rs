@@ -4,12 +4,15 @@
 //! program independently (the Felix special cases are excluded by the choice of
 //! representatives), and a pair is allowed exactly when both sides allow. The
 //! egress verdict of class `a` towards a peer depends only on what of the peer
-//! `a`'s egress program can see: the labels its selectors mention, the rule CIDRs
-//! containing the peer, the peer's network sets, services and named ports. That
+//! `a`'s egress program can see: which of its rules' selectors match the peer's
+//! labels, the rule CIDRs containing the peer, the peer's network sets (which
+//! decide selector matches for addresses outside endpoints), services and named
+//! ports. That
 //! projection takes few values per program, so side results are cached per
 //! (class, projection of the peer) and a class pair costs one intersection.
 
 use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
 
 use ipnet::IpNet;
 use tabby_eval::{Decision, Program, SideVerdict};
@@ -18,11 +21,56 @@ use tabby_model::{Direction, Name};
 use super::{flow, prog_key, Plan, Unit};
 use crate::ports::{PortRanges, Summary};
 
-/// Per-thread side caches: `(class, projection) → allowed`.
+/// A fast hasher for small integer keys (std's SipHash dominates otherwise).
+#[derive(Default, Clone, Copy)]
+pub(crate) struct Fx(u64);
+
+impl std::hash::Hasher for Fx {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.write_u64(u64::from(*b));
+        }
+    }
+    fn write_u32(&mut self, n: u32) {
+        self.write_u64(u64::from(n));
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+    fn write_usize(&mut self, n: usize) {
+        self.write_u64(n as u64);
+    }
+}
+
+/// What a program looks at in a peer: its rules' selectors and CIDRs.
+type View = (Vec<tabby_eval::SelId>, Vec<IpNet>);
+
+type FxMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<Fx>>;
+
+/// Per-thread caches: side results by `(class, projection of the peer)` as ids
+/// into `sums`, and pair results by `(egress id, ingress id)`.
 #[derive(Default)]
 pub(crate) struct Cache {
-    egress: HashMap<(u32, u32), Summary>,
-    ingress: HashMap<(u32, u32), Summary>,
+    egress: FxMap<(u32, u32), u32>,
+    ingress: FxMap<(u32, u32), u32>,
+    sums: Vec<Summary>,
+    ids: HashMap<Summary, u32>,
+    pairs: FxMap<(u32, u32), Option<Arc<Summary>>>,
+}
+
+impl Cache {
+    fn intern(&mut self, s: Summary) -> u32 {
+        if let Some(id) = self.ids.get(&s) {
+            return *id;
+        }
+        self.sums.push(s.clone());
+        let id = (self.sums.len() - 1) as u32;
+        self.ids.insert(s, id);
+        id
+    }
 }
 
 pub(crate) struct Sides<'a> {
@@ -117,51 +165,61 @@ impl<'a> Sides<'a> {
             let n = base_ids.len() as u32;
             base.push(*base_ids.entry(b).or_insert(n));
         }
-        // Projections, shared between programs that look at the same keys and CIDRs.
+        // Projections, shared between programs that look at the same selectors and
+        // CIDRs: (base, which of the program's selectors match, containing CIDRs).
         let table = engine.selectors();
-        let mut by_view: HashMap<(Vec<String>, Vec<IpNet>), std::sync::Arc<Vec<u32>>> =
-            HashMap::new();
+        let mut matches: HashMap<tabby_eval::SelId, Vec<bool>> = HashMap::new();
+        let mut by_view: HashMap<View, Arc<Vec<u32>>> = HashMap::new();
         let mut proj = Vec::with_capacity(programs.len());
         for p in &programs {
-            let mut keys: BTreeSet<String> = BTreeSet::new();
+            let mut sels: BTreeSet<tabby_eval::SelId> = BTreeSet::new();
             let mut nets: BTreeSet<IpNet> = BTreeSet::new();
             for r in program_rules(plan, p) {
                 for side in [&r.src, &r.dst] {
-                    for sel in [side.selector, side.not_selector].into_iter().flatten() {
-                        if let Some(s) = table.get(sel).and_then(|s| s.selector.as_ref()) {
-                            s.expr().walk(&mut |x| {
-                                if let Some(l) = x.label() {
-                                    keys.insert(l.to_owned());
-                                }
-                            });
-                        }
-                    }
+                    sels.extend([side.selector, side.not_selector].into_iter().flatten());
                     nets.extend(side.nets.iter().chain(&side.not_nets).copied());
                 }
             }
-            let view = (keys.into_iter().collect::<Vec<_>>(), nets.into_iter().collect());
+            let view: View = (sels.into_iter().collect(), nets.into_iter().collect());
             if let Some(t) = by_view.get(&view) {
                 proj.push(t.clone());
                 continue;
             }
-            let mut ids: HashMap<(u32, Vec<(Name, Name)>, Vec<u32>), u32> = HashMap::new();
+            for sel in &view.0 {
+                matches.entry(*sel).or_insert_with(|| {
+                    let parsed = table.get(*sel).and_then(|s| s.selector.as_ref());
+                    reps.iter()
+                        .map(|r| {
+                            let labels = r
+                                .and_then(|u| u.endpoint)
+                                .and_then(|id| engine.endpoint(id))
+                                .map(|ep| &ep.labels);
+                            match (parsed, labels) {
+                                (Some(s), Some(l)) => s.matches(l),
+                                _ => false,
+                            }
+                        })
+                        .collect()
+                });
+            }
+            let mut ids: HashMap<(u32, Vec<bool>, Vec<u32>), u32> = HashMap::new();
             let mut t = Vec::with_capacity(classes.len());
             for (c, r) in reps.iter().enumerate() {
                 let Some(u) = r else {
                     t.push(NONE);
                     continue;
                 };
-                let labels: Vec<(Name, Name)> = u
-                    .endpoint
-                    .and_then(|id| engine.endpoint(id))
-                    .map(|ep| {
-                        ep.labels
-                            .iter()
-                            .filter(|(k, _)| view.0.binary_search_by(|x| x.as_str().cmp(k)).is_ok())
-                            .map(|(k, v)| (k.clone(), v.clone()))
-                            .collect()
+                let bits: Vec<bool> = view
+                    .0
+                    .iter()
+                    .map(|sel| {
+                        matches
+                            .get(sel)
+                            .and_then(|m| m.get(c))
+                            .copied()
+                            .unwrap_or(false)
                     })
-                    .unwrap_or_default();
+                    .collect();
                 let cs: Vec<u32> = view
                     .1
                     .iter()
@@ -171,9 +229,9 @@ impl<'a> Sides<'a> {
                     .collect();
                 let b = base.get(c).copied().unwrap_or(NONE);
                 let n = ids.len() as u32;
-                t.push(*ids.entry((b, labels, cs)).or_insert(n));
+                t.push(*ids.entry((b, bits, cs)).or_insert(n));
             }
-            let t = std::sync::Arc::new(t);
+            let t = Arc::new(t);
             by_view.insert(view, t.clone());
             proj.push(t);
         }
@@ -186,7 +244,8 @@ impl<'a> Sides<'a> {
         }
     }
 
-    /// The summary of class pair `(a, b)` with representatives `s`, `d`.
+    /// The summary of class pair `(a, b)` with representatives `s`, `d`;
+    /// `None` when nothing is allowed.
     pub(crate) fn pair(
         &self,
         cache: &mut Cache,
@@ -194,35 +253,60 @@ impl<'a> Sides<'a> {
         b: u32,
         s: &Unit,
         d: &Unit,
-    ) -> (Summary, u64) {
+    ) -> (Option<Arc<Summary>>, u64) {
         let mut n = 0;
-        let mut side = |dir: Direction, me: u32, peer: u32| -> Option<Summary> {
-            let (progs, map) = match dir {
-                Direction::Egress => (&self.eprog, &mut cache.egress),
-                Direction::Ingress => (&self.iprog, &mut cache.ingress),
+        // Side id; u32::MAX - 1 stands for "no program: everything".
+        const ALL: u32 = u32::MAX - 1;
+        let mut side = |cache: &mut Cache, dir: Direction, me: u32, peer: u32| -> u32 {
+            let progs = match dir {
+                Direction::Egress => &self.eprog,
+                Direction::Ingress => &self.iprog,
             };
-            let pi = *progs.get(me as usize)?;
-            if pi == NONE {
-                return None;
-            }
-            let prog = self.programs.get(pi as usize)?;
-            let proj = *self.proj.get(pi as usize)?.get(peer as usize)?;
+            let Some(pi) = progs.get(me as usize).copied().filter(|p| *p != NONE) else {
+                return ALL;
+            };
+            let (Some(prog), Some(proj)) = (
+                self.programs.get(pi as usize),
+                self.proj
+                    .get(pi as usize)
+                    .and_then(|t| t.get(peer as usize))
+                    .copied(),
+            ) else {
+                return ALL;
+            };
+            let map = match dir {
+                Direction::Egress => &cache.egress,
+                Direction::Ingress => &cache.ingress,
+            };
             if let Some(hit) = map.get(&(me, proj)) {
-                return Some(hit.clone());
+                return *hit;
             }
             let (sum, k) = self.side(s, d, dir, prog);
             n += k;
-            map.insert((me, proj), sum.clone());
-            Some(sum)
+            let id = cache.intern(sum);
+            match dir {
+                Direction::Egress => cache.egress.insert((me, proj), id),
+                Direction::Ingress => cache.ingress.insert((me, proj), id),
+            };
+            id
         };
-        let eg = side(Direction::Egress, a, b);
-        let ing = side(Direction::Ingress, b, a);
+        let eg = side(cache, Direction::Egress, a, b);
+        let ing = side(cache, Direction::Ingress, b, a);
+        if let Some(hit) = cache.pairs.get(&(eg, ing)) {
+            return (hit.clone(), n);
+        }
+        let get = |c: &Cache, id: u32| c.sums.get(id as usize).cloned();
         let sum = match (eg, ing) {
-            (Some(e), Some(i)) => e.intersect(&i),
-            (Some(x), None) | (None, Some(x)) => x,
-            (None, None) => self.everything(s.ip.is_ipv6()),
+            (ALL, ALL) => self.everything(s.ip.is_ipv6()),
+            (ALL, x) | (x, ALL) => get(cache, x).unwrap_or_default(),
+            (e, i) => match (get(cache, e), get(cache, i)) {
+                (Some(e), Some(i)) => e.intersect(&i),
+                _ => Summary::default(),
+            },
         };
-        (sum, n)
+        let out = (!sum.is_empty()).then(|| Arc::new(sum));
+        cache.pairs.insert((eg, ing), out.clone());
+        (out, n)
     }
 
     fn everything(&self, v6: bool) -> Summary {
@@ -261,8 +345,7 @@ impl<'a> Sides<'a> {
         let mut out = Vec::new();
         for &proto in &plan.ported {
             let mut starts: Vec<u16> = vec![1];
-            if let Some((_, v)) =
-                bounds.and_then(|b| b.per_proto.iter().find(|(p, _)| *p == proto))
+            if let Some((_, v)) = bounds.and_then(|b| b.per_proto.iter().find(|(p, _)| *p == proto))
             {
                 starts.extend(v);
             }

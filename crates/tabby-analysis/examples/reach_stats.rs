@@ -29,11 +29,24 @@ fn main() {
         r.decisions
     );
     let t = Instant::now();
-    let n = r.connections().len();
+    let mut n = 0usize;
+    r.for_each_connection(|_, _, _| n += 1);
     println!(
         "connections (real endpoint pairs allowing something): {n} in {:?}",
         t.elapsed()
     );
+    // JSON streamed into a byte counter (what `-o json` writes to stdout).
+    struct Count(usize);
+    impl std::fmt::Write for Count {
+        fn write_str(&mut self, s: &str) -> std::fmt::Result {
+            self.0 += s.len();
+            Ok(())
+        }
+    }
+    let t = Instant::now();
+    let mut c = Count(0);
+    r.write_json(&mut c);
+    println!("json: {} bytes in {:?}", c.0, t.elapsed());
     if std::env::args().nth(2).as_deref() == Some("diff") {
         // The same cluster with 10 more policies.
         let c2 = gen::synthetic_cluster(pods, ns, pods / 5 + 10, 7);

@@ -209,7 +209,12 @@ pub(crate) fn run(
                     }
                 }
             }
-            Op::TierEnd(TierDefaultAction::Pass) => hits = hits.saturating_add(1),
+            // As in the structured walk: only normal-stage tiers log an end-of-tier pass.
+            Op::TierEnd(TierDefaultAction::Pass) => {
+                if stage == Stage::Normal {
+                    hits = hits.saturating_add(1);
+                }
+            }
             Op::TierEnd(TierDefaultAction::Deny) => {
                 return SideVerdict::EndOfTier {
                     tier,

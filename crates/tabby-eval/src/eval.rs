@@ -250,7 +250,12 @@ impl Walk<'_> {
             }
             rec.tier_end(Some(t.default_action));
             match t.default_action {
-                TierDefaultAction::Pass => hits = hits.saturating_add(1),
+                // Felix logs end-of-tier passes only in the normal filter chains; the
+                // forced passes of untracked and pre-DNAT tiers leave no flow-log hit.
+                TierDefaultAction::Pass if t.stage == Stage::Normal => {
+                    hits = hits.saturating_add(1);
+                }
+                TierDefaultAction::Pass => {}
                 TierDefaultAction::Deny => {
                     let first = t.policies.first().copied().unwrap_or(PolicyId(0));
                     return SideVerdict::EndOfTier {

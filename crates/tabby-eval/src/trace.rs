@@ -524,7 +524,7 @@ impl Engine {
                     r.map_or(-1, |r| i64::from(r.index))
                 ));
                 i += 1;
-            } else if t.end_of_tier == Some("Pass") {
+            } else if t.end_of_tier == Some("Pass") && t.stage == "normal" {
                 if let Some(p) = t.policies.first() {
                     out.push(format!("{i}|{}|{}|pass|-1", t.tier, policy_log_name(p)));
                     i += 1;

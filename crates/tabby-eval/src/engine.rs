@@ -379,20 +379,7 @@ impl Engine {
             .map(|k| self.build_key_programs(&keys, k, &policies, &mut store))
             .collect();
 
-        self.workload_by_name = self
-            .table
-            .endpoints
-            .iter()
-            .filter(|e| e.kind == EndpointKind::Workload)
-            .filter_map(|e| Some(((e.namespace.clone()?, e.name.clone()), e.id)))
-            .collect();
-        self.hep_by_name = self
-            .table
-            .endpoints
-            .iter()
-            .filter(|e| e.kind == EndpointKind::Host)
-            .map(|e| (e.name.clone(), e.id))
-            .collect();
+        self.rebuild_name_lookups();
         self.flat = FlatRules::build(&policies, &profiles);
         self.policies = policies;
         self.profiles = profiles;
@@ -716,6 +703,26 @@ pub(crate) fn compile_list(
         .enumerate()
         .map(|(i, (r, s))| rules::compile(ctx, i, r, ns, *s))
         .collect()
+}
+
+impl Engine {
+    /// The `ns/name` and `host:NAME` lookups `endpoint_ref` uses, from the endpoint table.
+    pub(crate) fn rebuild_name_lookups(&mut self) {
+        self.workload_by_name = self
+            .table
+            .endpoints
+            .iter()
+            .filter(|e| e.kind == EndpointKind::Workload)
+            .filter_map(|e| Some(((e.namespace.clone()?, e.name.clone()), e.id)))
+            .collect();
+        self.hep_by_name = self
+            .table
+            .endpoints
+            .iter()
+            .filter(|e| e.kind == EndpointKind::Host)
+            .map(|e| (e.name.clone(), e.id))
+            .collect();
+    }
 }
 
 #[cfg(test)]

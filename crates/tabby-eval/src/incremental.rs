@@ -367,20 +367,7 @@ impl Engine {
         // 3. Address index, node addresses, name lookups, code.
         self.ipindex = IpIndex::build(&self.table.endpoints, &self.matches);
         self.nodes = NodeAddrs::build(&self.cluster, &self.table.endpoints);
-        self.workload_by_name = self
-            .table
-            .endpoints
-            .iter()
-            .filter(|e| e.kind == EndpointKind::Workload)
-            .filter_map(|e| Some(((e.namespace.clone()?, e.name.clone()), e.id)))
-            .collect();
-        self.hep_by_name = self
-            .table
-            .endpoints
-            .iter()
-            .filter(|e| e.kind == EndpointKind::Host)
-            .map(|e| (e.name.clone(), e.id))
-            .collect();
+        self.rebuild_name_lookups();
         self.emit_code();
         true
     }

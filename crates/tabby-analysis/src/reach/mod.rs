@@ -7,6 +7,7 @@
 //! of the two programs mentions, one decision per interval.
 
 pub(crate) mod classes;
+mod html;
 mod render;
 pub(crate) mod sides;
 

@@ -8,6 +8,7 @@
 
 mod cmd_check;
 mod cmd_lint;
+mod cmd_reach;
 mod cmd_selector;
 mod cmd_trace;
 mod cmd_validate;
@@ -57,6 +58,10 @@ Start here:
                                       would Calico allow this flow, and which rule decides?
   tabby lint examples/cluster examples/policies
                                       which production mistakes do these policies make?
+  tabby reach examples/cluster examples/policies -o html > reach.html
+                                      who can talk to whom, as a table, JSON, Graphviz, SVG or a page
+  tabby diff --cluster examples/cluster examples/policies examples/corrected
+                                      which connections does a change open or close?
   tabby selector fmt \"app=='web'\"     the canonical form of a selector
 
 Inputs are files, directories (read recursively) or - for stdin; multi-document YAML,
@@ -78,6 +83,8 @@ pub enum Command {
     Check(cmd_check::Args),
     Trace(cmd_trace::Args),
     Lint(cmd_lint::Args),
+    Reach(cmd_reach::ReachArgs),
+    Diff(cmd_reach::DiffArgs),
     /// Work with Calico selectors: format them canonically or test them against labels
     #[command(subcommand)]
     Selector(cmd_selector::Command),
@@ -90,6 +97,8 @@ pub fn run(cli: Cli) -> Exit {
         Command::Check(a) => cmd_check::run(&a),
         Command::Trace(a) => cmd_trace::run(&a),
         Command::Lint(a) => cmd_lint::run(&a),
+        Command::Reach(a) => cmd_reach::run_reach(&a),
+        Command::Diff(a) => cmd_reach::run_diff(&a),
         Command::Selector(c) => cmd_selector::run(&c),
     };
     match result {

@@ -348,3 +348,69 @@ fn lint_sarif_is_sarif_2_1_0_with_locations() {
         .starts_with("examples/policies/"));
     assert!(loc["region"]["startLine"].as_u64().unwrap() >= 1);
 }
+
+#[test]
+fn reach_json_lists_real_endpoints_and_port_summaries() {
+    let out = tabby(&[
+        "reach",
+        "examples/cluster",
+        "examples/corrected",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let conns = v["connections"].as_array().unwrap();
+    let has = |from: &str, to: &str, proto: &str, ports: &str| {
+        conns.iter().any(|c| {
+            c["from"] == from && c["to"] == to && c["protocol"] == proto && c["ports"] == ports
+        })
+    };
+    // The corrected set opens exactly backend -> postgres on 5432 in production.
+    assert!(has(
+        "production/backend-7c9d8b6f4d-h2x8k",
+        "production/postgres-0",
+        "TCP",
+        "5432"
+    ));
+    let port = tabby(&[
+        "reach",
+        "examples/cluster",
+        "examples/policies",
+        "--port",
+        "53/UDP",
+        "-o",
+        "json",
+    ]);
+    let m: serde_json::Value = serde_json::from_slice(&port.stdout).unwrap();
+    assert_eq!(m["port"], 53);
+    assert!(m["allowed"].is_array());
+    assert_eq!(
+        tabby(&["reach", "examples/cluster", "--port", "53/ICMP"])
+            .status
+            .code(),
+        Some(2)
+    );
+}
+
+#[test]
+fn diff_exits_1_on_changes_and_0_without() {
+    let changed = tabby(&[
+        "diff",
+        "--cluster",
+        "examples/cluster",
+        "examples/policies",
+        "examples/corrected",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(changed.status.code(), Some(1), "{}", text(&changed.stderr));
+    let same = tabby(&[
+        "diff",
+        "--cluster",
+        "examples/cluster",
+        "examples/policies",
+        "examples/policies",
+    ]);
+    assert_eq!(same.status.code(), Some(0), "{}", text(&same.stdout));
+}

@@ -1,0 +1,234 @@
+//! `tabby reach` and `tabby diff`: who can talk to whom, and what a change does.
+
+use std::io::Write as _;
+use std::path::PathBuf;
+
+use clap::{Args as ClapArgs, ValueEnum};
+use tabby_analysis::{diff, reach, reach_port, ReachOptions};
+use tabby_eval::{Engine, EngineOptions};
+use tabby_model::Protocol;
+
+use crate::input::{report_diagnostics, Input, InputArgs};
+use crate::output::print_stdout;
+use crate::Exit;
+
+/// Who can talk to whom: every pair of endpoints, with the ports allowed
+///
+/// The answer is exact, not sampled: ports are treated as intervals, and endpoints
+/// that no policy can tell apart are analysed once. Endpoints are workloads
+/// (`ns/name`), host endpoints (`host:NAME`), network sets (`netset:ns/name`,
+/// `gnetset:NAME`) and the internet (`internet`, or `internet:CIDR` where a rule
+/// singles out a range).
+///
+/// Examples:
+///   tabby reach examples/cluster examples/policies
+///   tabby reach examples/cluster examples/policies --port 53/UDP -o json
+///   tabby reach examples/cluster examples/corrected -o html > reach.html
+///   tabby reach cluster/ policies/ -o dot --group | dot -Tsvg > reach.svg
+///
+/// Exit status: 0, or 2 on usage or input errors.
+#[derive(Debug, ClapArgs)]
+#[command(verbatim_doc_comment)]
+pub struct ReachArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    /// Only this port and protocol: a matrix of who may connect on it (`80/TCP`, `53/udp`)
+    #[arg(long, value_name = "PORT/PROTO")]
+    pub port: Option<String>,
+
+    /// Analyse the audit-mode view: staged policies as if they were enforced
+    #[arg(long)]
+    pub staged: bool,
+
+    /// Draw endpoints that policy cannot tell apart as one node (dot, svg, html)
+    #[arg(long)]
+    pub group: bool,
+
+    /// Output format
+    #[arg(short, long, value_enum, default_value_t = ReachFormat::Table)]
+    pub output: ReachFormat,
+}
+
+/// Formats for `reach` and `diff`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReachFormat {
+    Table,
+    Json,
+    Csv,
+    Md,
+    Dot,
+    /// SVG drawn by tabby (no Graphviz needed); `reach` only
+    Svg,
+    /// One self-contained page: filter by namespace, click an edge for its policies; `reach` only
+    Html,
+}
+
+/// What a policy change does to connectivity: connections added and removed
+///
+/// OLD and NEW are two versions of a policy set for the same cluster; the cluster
+/// itself (namespaces, workloads, network sets) comes from --cluster and is shared.
+/// Each change names the policy now responsible.
+///
+/// Examples:
+///   tabby diff --cluster examples/cluster examples/policies examples/corrected
+///   tabby diff --cluster cluster/ main/policies/ pr/policies/ -o md
+///
+/// Exit status: 0 nothing changed, 1 something did, 2 usage or input error.
+#[derive(Debug, ClapArgs)]
+#[command(verbatim_doc_comment)]
+pub struct DiffArgs {
+    /// The old policy set (file or directory)
+    pub old: PathBuf,
+    /// The new policy set (file or directory)
+    pub new: PathBuf,
+
+    /// Cluster state shared by both versions (repeatable)
+    #[arg(long, value_name = "PATH")]
+    pub cluster: Vec<PathBuf>,
+
+    /// Compare the audit-mode views (staged policies as if enforced)
+    #[arg(long)]
+    pub staged: bool,
+
+    /// Output format (table, json, csv, md, dot)
+    #[arg(short, long, value_enum, default_value_t = ReachFormat::Table)]
+    pub output: ReachFormat,
+
+    /// Show notes too
+    #[arg(short, long)]
+    pub verbose: bool,
+}
+
+fn parse_port(text: &str) -> Result<(Protocol, u16), String> {
+    let (num, proto) = text.split_once('/').unwrap_or((text, "TCP"));
+    let port: u16 = num
+        .trim()
+        .parse()
+        .ok()
+        .filter(|p| *p > 0)
+        .ok_or_else(|| format!("--port `{text}`: expected PORT/PROTOCOL such as `80/TCP`"))?;
+    let proto = Protocol::NAMES
+        .iter()
+        .find(|n| n.eq_ignore_ascii_case(proto.trim()))
+        .and_then(|n| Protocol::from_name(n))
+        .filter(|p| p.has_ports())
+        .ok_or_else(|| format!("--port `{text}`: the protocol must be TCP, UDP or SCTP"))?;
+    Ok((proto, port))
+}
+
+fn engine_for(input: &Input) -> Engine {
+    Engine::new(&input.cluster, EngineOptions::default())
+}
+
+/// Streams JSON straight to stdout: a 10,000-pod cluster has millions of connections.
+struct StdoutFmt(
+    std::io::BufWriter<std::io::StdoutLock<'static>>,
+    Option<std::io::Error>,
+);
+
+impl std::fmt::Write for StdoutFmt {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        self.0.write_all(s.as_bytes()).map_err(|e| {
+            self.1 = Some(e);
+            std::fmt::Error
+        })
+    }
+}
+
+pub fn run_reach(args: &ReachArgs) -> anyhow::Result<Exit> {
+    let input = Input::read(&args.input);
+    report_diagnostics(&input.diagnostics, args.input.verbose);
+    if input.has_unreadable_path() {
+        return Ok(Exit::Error);
+    }
+    let only = match args.port.as_deref().map(parse_port).transpose() {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Ok(Exit::Error);
+        }
+    };
+    let engine = engine_for(&input);
+    let opts = ReachOptions {
+        staged: args.staged,
+        only,
+        threads: 0,
+    };
+    if let Some((proto, port)) = only {
+        let m = reach_port(&engine, proto, port, &opts);
+        let text = match args.output {
+            ReachFormat::Table => m.to_table(),
+            ReachFormat::Json => m.to_json(),
+            ReachFormat::Csv => m.to_csv(),
+            ReachFormat::Md => m.to_markdown(),
+            ReachFormat::Dot => m.to_dot(),
+            ReachFormat::Svg | ReachFormat::Html => {
+                eprintln!("error: --port supports table, json, csv, md and dot output");
+                return Ok(Exit::Error);
+            }
+        };
+        print_stdout(&text)?;
+        return Ok(Exit::Ok);
+    }
+    let r = reach(&engine, &opts);
+    match args.output {
+        ReachFormat::Json => {
+            let mut out = StdoutFmt(std::io::BufWriter::new(std::io::stdout().lock()), None);
+            r.write_json(&mut out);
+            if let Some(e) = out.1.take() {
+                return Err(e.into());
+            }
+            out.0.write_all(b"\n")?;
+            out.0.flush()?;
+        }
+        ReachFormat::Table => print_stdout(&r.to_table())?,
+        ReachFormat::Csv => print_stdout(&r.to_csv())?,
+        ReachFormat::Md => print_stdout(&r.to_markdown())?,
+        ReachFormat::Dot => print_stdout(&r.to_dot(args.group))?,
+        ReachFormat::Svg => print_stdout(&r.to_svg(args.group))?,
+        ReachFormat::Html => print_stdout(&r.to_html(&engine, args.group))?,
+    }
+    Ok(Exit::Ok)
+}
+
+pub fn run_diff(args: &DiffArgs) -> anyhow::Result<Exit> {
+    let read = |set: &PathBuf| {
+        let mut paths = args.cluster.clone();
+        paths.push(set.clone());
+        Input::read(&InputArgs {
+            paths,
+            verbose: args.verbose,
+        })
+    };
+    let (old, new) = (read(&args.old), read(&args.new));
+    for input in [&old, &new] {
+        report_diagnostics(&input.diagnostics, args.verbose);
+        if input.has_unreadable_path() {
+            return Ok(Exit::Error);
+        }
+    }
+    let opts = ReachOptions {
+        staged: args.staged,
+        only: None,
+        threads: 0,
+    };
+    let d = diff(&engine_for(&old), &engine_for(&new), &opts);
+    let text = match args.output {
+        ReachFormat::Table => d.to_table(),
+        ReachFormat::Json => d.to_json(),
+        ReachFormat::Csv => d.to_csv(),
+        ReachFormat::Md => d.to_markdown(),
+        ReachFormat::Dot => d.to_dot(),
+        ReachFormat::Svg | ReachFormat::Html => {
+            eprintln!("error: diff supports table, json, csv, md and dot output");
+            return Ok(Exit::Error);
+        }
+    };
+    print_stdout(&text)?;
+    Ok(if d.is_empty() {
+        Exit::Ok
+    } else {
+        Exit::Negative
+    })
+}

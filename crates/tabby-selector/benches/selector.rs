@@ -103,38 +103,52 @@ mod match_compiled {
         b.bench_local(|| black_box(&c).matches(black_box(&l), black_box(&i)));
     }
 
-    #[divan::bench]
+    // A fixed sample size keeps divan from sizing samples at one iteration,
+    // which would report its 20 ns timer floor instead of the match time.
+    #[divan::bench(sample_size = 1000)]
     fn simple_eq(b: Bencher) {
         run(b, compiled(SIMPLE));
     }
 
-    #[divan::bench]
+    // A fixed sample size keeps divan from sizing samples at one iteration,
+    // which would report its 20 ns timer floor instead of the match time.
+    #[divan::bench(sample_size = 1000)]
     fn has(b: Bencher) {
         run(b, compiled(HAS));
     }
 
-    #[divan::bench]
+    // A fixed sample size keeps divan from sizing samples at one iteration,
+    // which would report its 20 ns timer floor instead of the match time.
+    #[divan::bench(sample_size = 1000)]
     fn in_100_values(b: Bencher) {
         run(b, in_100_hit());
     }
 
-    #[divan::bench]
+    // A fixed sample size keeps divan from sizing samples at one iteration,
+    // which would report its 20 ns timer floor instead of the match time.
+    #[divan::bench(sample_size = 1000)]
     fn ten_terms(b: Bencher) {
         run(b, compiled(TEN));
     }
 
-    #[divan::bench]
+    // A fixed sample size keeps divan from sizing samples at one iteration,
+    // which would report its 20 ns timer floor instead of the match time.
+    #[divan::bench(sample_size = 1000)]
     fn contains(b: Bencher) {
         run(b, compiled(CONTAINS));
     }
 
-    #[divan::bench]
+    // A fixed sample size keeps divan from sizing samples at one iteration,
+    // which would report its 20 ns timer floor instead of the match time.
+    #[divan::bench(sample_size = 1000)]
     fn ten_terms_no_substring(b: Bencher) {
         run(b, compiled(TEN_NO_STRINGS));
     }
 
     /// The 10-term selector without the up-front fetch of its labels.
-    #[divan::bench]
+    // A fixed sample size keeps divan from sizing samples at one iteration,
+    // which would report its 20 ns timer floor instead of the match time.
+    #[divan::bench(sample_size = 1000)]
     fn ten_terms_lookup_per_term(b: Bencher) {
         let (c, l, i) = compiled(TEN);
         assert!(c.matches_direct(&l, &i));

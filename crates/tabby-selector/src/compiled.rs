@@ -104,10 +104,33 @@ pub struct CompiledSelector {
     keys: Box<[Sym]>,
 }
 
-/// Substring test tuned for label values (short haystacks): find the
-/// needle's first byte, then compare. `str::contains` builds a two-way
-/// searcher per call, which costs more than the search itself here.
+/// Byte equality as an inline loop: label values and needles are short, and
+/// a call to `memcmp` costs more than comparing a handful of bytes here.
+#[inline(always)]
+fn bytes_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y)
+}
+
 #[inline]
+fn starts_with(hay: &str, prefix: &str) -> bool {
+    let (h, p) = (hay.as_bytes(), prefix.as_bytes());
+    h.get(..p.len()).is_some_and(|head| bytes_eq(head, p))
+}
+
+#[inline]
+fn ends_with(hay: &str, suffix: &str) -> bool {
+    let (h, s) = (hay.as_bytes(), suffix.as_bytes());
+    h.len()
+        .checked_sub(s.len())
+        .and_then(|at| h.get(at..))
+        .is_some_and(|tail| bytes_eq(tail, s))
+}
+
+/// Substring test tuned for label values (short haystacks): for each start
+/// position whose byte equals the needle's first byte, compare the rest
+/// inline. `str::contains` builds a two-way searcher per call, which costs
+/// more than the search itself here.
+#[inline(always)]
 fn contains(hay: &str, needle: &str) -> bool {
     let (h, n) = (hay.as_bytes(), needle.as_bytes());
     let Some((&first, rest)) = n.split_first() else {
@@ -116,26 +139,11 @@ fn contains(hay: &str, needle: &str) -> bool {
     if h.len() > 256 {
         return hay.contains(needle);
     }
-    let Some(last_start) = h.len().checked_sub(n.len()) else {
-        return false;
-    };
-    let mut i = 0;
-    while i <= last_start {
-        match h
-            .get(i..=last_start)
-            .and_then(|w| w.iter().position(|&b| b == first))
-        {
-            None => return false,
-            Some(off) => {
-                let at = i + off;
-                if h.get(at + 1..at + n.len()) == Some(rest) {
-                    return true;
-                }
-                i = at + 1;
-            }
-        }
-    }
-    false
+    // `windows` yields every start position where the needle fits.
+    h.windows(n.len()).any(|w| {
+        w.split_first()
+            .is_some_and(|(&b, tail)| b == first && bytes_eq(tail, rest))
+    })
 }
 
 #[inline]
@@ -306,8 +314,8 @@ impl Test {
             Test::Eq(k, v) => l.get(*k) == Some(*v),
             Test::In(k, s) => l.get(*k).is_some_and(|x| set_contains(s, x)),
             Test::Contains(k, v) => l.get(*k).is_some_and(|x| contains(i.resolve(x), v)),
-            Test::StartsWith(k, v) => l.get(*k).is_some_and(|x| i.resolve(x).starts_with(&**v)),
-            Test::EndsWith(k, v) => l.get(*k).is_some_and(|x| i.resolve(x).ends_with(&**v)),
+            Test::StartsWith(k, v) => l.get(*k).is_some_and(|x| starts_with(i.resolve(x), v)),
+            Test::EndsWith(k, v) => l.get(*k).is_some_and(|x| ends_with(i.resolve(x), v)),
         }
     }
 }
@@ -393,10 +401,10 @@ impl CompiledSelector {
 
 #[cfg(test)]
 mod tests {
-    use super::contains;
+    use super::{contains, ends_with, starts_with};
 
     #[test]
-    fn contains_agrees_with_std() {
+    fn substring_tests_agree_with_std() {
         let long = format!("{}needle{}", "a".repeat(300), "b".repeat(10));
         let hays = [
             "",
@@ -415,6 +423,12 @@ mod tests {
         for h in hays {
             for n in needles {
                 assert_eq!(contains(h, n), h.contains(n), "{h:?} contains {n:?}");
+                assert_eq!(
+                    starts_with(h, n),
+                    h.starts_with(n),
+                    "{h:?} starts with {n:?}"
+                );
+                assert_eq!(ends_with(h, n), h.ends_with(n), "{h:?} ends with {n:?}");
             }
         }
     }

@@ -253,15 +253,23 @@ impl Labels {
     /// into `out[j]`, in one merge pass over both sorted key lists.
     #[inline]
     pub(crate) fn fetch_sorted(&self, keys: &[Sym], out: &mut [Option<Sym>]) {
-        let mut j = 0;
-        let (lk, lv) = (self.keys.as_slice(), self.values.as_slice());
+        // Iterators instead of indices: no bounds checks in the merge.
+        let mut pairs = self.keys.iter().zip(self.values.iter());
+        let mut cur = pairs.next();
         for (want, slot) in keys.iter().zip(out.iter_mut()) {
-            while lk.get(j).is_some_and(|k| k < want) {
-                j += 1;
+            while let Some((k, v)) = cur {
+                if k < want {
+                    cur = pairs.next();
+                    continue;
+                }
+                if k == want {
+                    *slot = Some(*v);
+                    cur = pairs.next();
+                }
+                break;
             }
-            if lk.get(j) == Some(want) {
-                *slot = lv.get(j).copied();
-                j += 1;
+            if cur.is_none() {
+                break;
             }
         }
     }

@@ -101,16 +101,11 @@ pub struct DiffArgs {
 }
 
 fn parse_port(text: &str) -> Result<(Protocol, u16), String> {
-    let (num, proto) = text.split_once('/').unwrap_or((text, "TCP"));
-    let port: u16 = num
-        .trim()
-        .parse()
-        .ok()
-        .filter(|p| *p > 0)
-        .ok_or_else(|| format!("--port `{text}`: expected PORT/PROTOCOL such as `80/TCP`"))?;
+    let (port, proto) = crate::input::split_port(text)?;
+    let proto_text = proto.unwrap_or("TCP");
     let proto = Protocol::NAMES
         .iter()
-        .find(|n| n.eq_ignore_ascii_case(proto.trim()))
+        .find(|n| n.eq_ignore_ascii_case(proto_text))
         .and_then(|n| Protocol::from_name(n))
         .filter(|p| p.has_ports())
         .ok_or_else(|| format!("--port `{text}`: the protocol must be TCP, UDP or SCTP"))?;

@@ -139,18 +139,11 @@ fn usage(msg: &str) -> anyhow::Result<Exit> {
 
 /// Builds the flow from `--port`, `--protocol` and the ICMP/domain options.
 fn build_flow(args: &Args, src: &Peer, dst: &Peer) -> Result<Flow, String> {
-    let (port, port_proto) = match &args.port {
+    let (port, port_proto) = match args.port.as_deref().map(crate::input::split_port) {
         None => (None, None),
-        Some(p) => {
-            let (num, proto) = match p.split_once('/') {
-                Some((n, pr)) => (n, Some(pr.to_owned())),
-                None => (p.as_str(), None),
-            };
-            let n: u16 = num
-                .trim()
-                .parse()
-                .map_err(|_| format!("--port `{p}`: expected a port number 1-65535, optionally followed by /PROTOCOL (e.g. `443/TCP`)"))?;
-            (Some(n), proto)
+        Some(r) => {
+            let (n, proto) = r?;
+            (Some(n), proto.map(str::to_owned))
         }
     };
     let protocol = match (&args.protocol, port_proto) {

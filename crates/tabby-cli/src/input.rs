@@ -1,12 +1,11 @@
 //! Loading and validating the paths a command was given: shared by every command
 //! that reads resources, so they all accept the same inputs and report problems alike.
 
-use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::PathBuf;
 
 use clap::Args as ClapArgs;
-use tabby_diag::{render_plain, Diagnostic, Diagnostics, Severity};
+use tabby_diag::{render_plain, Diagnostics, Severity};
 use tabby_load::{load_paths, LoadOptions, Loaded};
 use tabby_model::Cluster;
 
@@ -67,16 +66,16 @@ impl Input {
 /// ConfigMaps and Secrets nobody wants listed).
 pub fn report_diagnostics(diags: &Diagnostics, verbose: bool) {
     let mut err = std::io::stderr().lock();
-    let mut skipped: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut hidden = 0usize;
     for d in diags {
         if d.severity == Severity::Note && !verbose {
-            *skipped.entry(note_topic(d)).or_default() += 1;
+            hidden += 1;
             continue;
         }
         let _ = err.write_all(render_plain(d).as_bytes());
     }
-    if !skipped.is_empty() {
-        let total: usize = skipped.values().sum();
+    if hidden > 0 {
+        let total = hidden;
         let _ = writeln!(
             err,
             "note: {total} note{} hidden (use --verbose to see them)",
@@ -85,6 +84,15 @@ pub fn report_diagnostics(diags: &Diagnostics, verbose: bool) {
     }
 }
 
-fn note_topic(d: &Diagnostic) -> &'static str {
-    d.code
+/// Splits a `--port` value, `443` or `443/TCP`, into the port and the protocol
+/// text if one was given. Shared by every command that takes `--port`.
+pub fn split_port(text: &str) -> Result<(u16, Option<&str>), String> {
+    let (num, proto) = match text.split_once('/') {
+        Some((n, p)) => (n, Some(p.trim())),
+        None => (text, None),
+    };
+    let port = num.trim().parse::<u16>().ok().filter(|p| *p > 0).ok_or_else(|| {
+        format!("--port `{text}`: expected a port number 1-65535, optionally followed by /PROTOCOL (e.g. `443/TCP`)")
+    })?;
+    Ok((port, proto))
 }

@@ -19,10 +19,16 @@ ALLOWED = {
     "tabby-eval": {"tabby-diag", "tabby-selector", "tabby-model"},
     "tabby-analysis": {"tabby-diag", "tabby-selector", "tabby-model", "tabby-eval"},
     "tabby-lint": {"tabby-diag", "tabby-selector", "tabby-model", "tabby-eval"},
+    "tabby-flowlog": {"tabby-diag"},
+    "tabby-replay": {"tabby-diag", "tabby-selector", "tabby-model", "tabby-eval", "tabby-flowlog"},
+    "tabby-recommend": {"tabby-diag", "tabby-selector", "tabby-model", "tabby-eval", "tabby-flowlog", "tabby-replay"},
+    "tabby-store": {"tabby-diag", "tabby-api", "tabby-load", "tabby-model", "tabby-validate"},
+    "tabby-kube": {"tabby-diag", "tabby-api", "tabby-load"},
     "tabby-cli": None,  # the top: may use every crate
 }
 # Crates that must stay synchronous and free of I/O stacks.
-PURE = {"tabby-diag", "tabby-selector", "tabby-api", "tabby-model", "tabby-eval", "tabby-analysis", "tabby-lint"}
+PURE = {"tabby-diag", "tabby-selector", "tabby-api", "tabby-model", "tabby-eval", "tabby-analysis", "tabby-lint",
+        "tabby-flowlog", "tabby-replay", "tabby-recommend"}
 FORBIDDEN_IN_PURE = {"tokio", "async-std", "reqwest", "hyper", "kube", "etcd-client"}
 
 meta = json.loads(subprocess.check_output(

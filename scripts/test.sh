@@ -7,7 +7,12 @@ cd "$(dirname "$0")/.."
 
 # System packages the tests use. Installed only when missing, so a second run is fast.
 need_pkgs=()
-for pair in "python3:python3" "git:git"; do
+# Each entry is COMMAND:DEBIAN_PACKAGE; add a line when a test needs a new tool.
+pkgs=(
+  "python3:python3"
+  "git:git"
+)
+for pair in "${pkgs[@]}"; do
   cmd=${pair%%:*}; pkg=${pair##*:}
   command -v "$cmd" >/dev/null 2>&1 || need_pkgs+=("$pkg")
 done
@@ -22,6 +27,21 @@ fi
 command -v cargo >/dev/null 2>&1 || { echo "cargo is required (https://rustup.rs)" >&2; exit 2; }
 
 step() { printf '\n==> %s\n' "$*"; }
+
+# Services the tests talk to (started here, stopped when this script exits).
+# Each script in scripts/services/ is run with `start`; it must be idempotent and
+# print KEY=VALUE lines on stdout for what the tests need (exported here).
+cleanup_cmds=()
+cleanup() { for c in "${cleanup_cmds[@]}"; do eval "$c" || true; done; }
+trap cleanup EXIT
+for svc in scripts/services/*.sh; do
+  [ -e "$svc" ] || continue
+  step "service $(basename "$svc" .sh)"
+  while IFS='=' read -r k v; do
+    [ -n "$k" ] && export "$k=$v"
+  done < <(bash "$svc" start)
+  cleanup_cmds+=("bash $svc stop")
+done
 
 step "format"
 cargo fmt --all -- --check

@@ -21,8 +21,9 @@ ALLOWED = {
     "tabby-lint": {"tabby-diag", "tabby-selector", "tabby-model", "tabby-eval"},
     "tabby-flowlog": {"tabby-diag"},
     "tabby-replay": {"tabby-diag", "tabby-selector", "tabby-model", "tabby-eval", "tabby-flowlog"},
-    "tabby-recommend": {"tabby-diag", "tabby-selector", "tabby-model", "tabby-eval", "tabby-flowlog", "tabby-replay"},
-    "tabby-store": {"tabby-diag", "tabby-api", "tabby-load", "tabby-model", "tabby-validate"},
+    "tabby-recommend": {"tabby-diag", "tabby-selector", "tabby-api", "tabby-load", "tabby-model", "tabby-validate",
+                        "tabby-eval", "tabby-flowlog", "tabby-replay"},
+    "tabby-store": {"tabby-diag", "tabby-api", "tabby-load", "tabby-model", "tabby-validate"},  # I/O: redb file, etcd over HTTP
     "tabby-kube": {"tabby-diag", "tabby-api", "tabby-load"},
     "tabby-cli": None,  # the top: may use every crate
 }

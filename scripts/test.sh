@@ -11,6 +11,8 @@ need_pkgs=()
 pkgs=(
   "python3:python3"
   "git:git"
+  "chromium:chromium"
+  "etcd:etcd-server"
 )
 for pair in "${pkgs[@]}"; do
   cmd=${pair%%:*}; pkg=${pair##*:}

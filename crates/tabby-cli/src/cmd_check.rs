@@ -10,7 +10,7 @@ use tabby_eval::{EndpointId, EndpointKind, Engine, EngineOptions, Stage, View};
 use tabby_model::Direction;
 
 use crate::cmd_validate::plural;
-use crate::input::{report_diagnostics, Input, InputArgs};
+use crate::input::{report_diagnostics, ClusterArgs, Input, InputArgs};
 use crate::output::{print_json, print_stdout, OutputFormat};
 use crate::Exit;
 
@@ -24,7 +24,8 @@ use crate::Exit;
 ///
 /// Example: tabby check examples/cluster examples/policies
 ///
-/// Then it runs `tabby lint` with its default settings and lists the findings.
+/// Then it runs `tabby lint` with the settings of the nearest `.tabby.toml` (or its
+/// defaults) and lists the findings.
 ///
 /// Exit status: 0 when every resource is valid, 1 when some are not, 2 on usage errors.
 /// Findings do not change the exit status here; gate on them with `tabby lint`.
@@ -32,6 +33,9 @@ use crate::Exit;
 pub struct Args {
     #[command(flatten)]
     pub input: InputArgs,
+
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
 
     /// Output format
     #[arg(short, long, value_enum, default_value_t)]
@@ -50,7 +54,7 @@ struct CheckReport {
     tiers: Vec<TierSummary>,
     namespaces: Vec<IsolationRow>,
     host_endpoints: IsolationRow,
-    /// `tabby lint` findings with the default configuration (docs/lints.md).
+    /// `tabby lint` findings with the nearest `.tabby.toml`'s settings (docs/lints.md).
     findings: Vec<tabby_lint::Finding>,
     notes: Vec<String>,
 }
@@ -95,13 +99,21 @@ struct IsolationRow {
 }
 
 pub fn run(args: &Args) -> anyhow::Result<Exit> {
-    let input = Input::read(&args.input);
+    let input = Input::read_with_cluster(&args.input, &args.cluster)?;
     report_diagnostics(&input.diagnostics, args.input.verbose);
     if input.has_unreadable_path() {
         return Ok(Exit::Error);
     }
+    // The lint part follows the nearest `.tabby.toml`, as `tabby lint` does.
+    let settings = match crate::cmd_lint::load_settings(None, false) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Ok(Exit::Error);
+        }
+    };
     let engine = Engine::new(&input.cluster, EngineOptions::default());
-    let report = summarise(&input, &engine);
+    let report = summarise(&input, &engine, &settings);
     match args.output {
         OutputFormat::Json => print_json(&report)?,
         OutputFormat::Text => print_stdout(&render(&report))?,
@@ -113,7 +125,7 @@ pub fn run(args: &Args) -> anyhow::Result<Exit> {
     })
 }
 
-fn summarise(input: &Input, engine: &Engine) -> CheckReport {
+fn summarise(input: &Input, engine: &Engine, lint: &crate::cmd_lint::Settings) -> CheckReport {
     let endpoints = engine.endpoints();
     let mut counts = EndpointCounts {
         namespaces: input.cluster.namespaces.len(),
@@ -221,13 +233,14 @@ fn summarise(input: &Input, engine: &Engine) -> CheckReport {
         namespaces: by_ns.into_values().collect(),
         host_endpoints: hosts,
         // Fix suggestions are long; `tabby lint --fix-suggest` shows them.
-        findings: crate::cmd_lint::findings(engine, &tabby_lint::LintConfig::default())
-            .into_iter()
-            .map(|mut f| {
+        findings: {
+            let mut found = crate::cmd_lint::findings(engine, &lint.file.lint);
+            lint.apply_ignores(&mut found);
+            for f in &mut found {
                 f.fix_suggestion = None;
-                f
-            })
-            .collect(),
+            }
+            found
+        },
         notes: engine.notes().to_vec(),
     }
 }

@@ -1,11 +1,13 @@
 //! `tabby lint`: the article's production mistakes as checks, each finding backed
 //! by a concrete flow the engine decided.
 
+use std::path::{Path, PathBuf};
+
 use clap::{Args as ClapArgs, ValueEnum};
 use tabby_eval::{Engine, EngineOptions};
-use tabby_lint::{lint, render_text, to_sarif, Finding, LintConfig, Severity, CHECKS};
+use tabby_lint::{lint, render_text, to_sarif, FileConfig, Finding, LintConfig, Severity, CHECKS};
 
-use crate::input::{report_diagnostics, Input, InputArgs};
+use crate::input::{report_diagnostics, ClusterArgs, Input, InputArgs};
 use crate::output::{print_json, print_stdout};
 use crate::Exit;
 
@@ -19,7 +21,9 @@ use crate::Exit;
 /// fields open-source Calico ignores. Every code is explained in docs/lints/CODE.md.
 ///
 /// Silence one check for one policy with the annotation
-/// `tabby.dev/lint-ignore: "TL007"` (comma-separated codes).
+/// `tabby.dev/lint-ignore: "TL007"` (comma-separated codes). A `.tabby.toml` in the
+/// current directory or a parent (or --config PATH) disables or re-rates checks and
+/// ignores findings by path or resource (docs/lints.md); flags override it.
 ///
 /// Examples:
 ///   tabby lint examples/cluster examples/policies
@@ -33,13 +37,24 @@ pub struct Args {
     #[command(flatten)]
     pub input: InputArgs,
 
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+
     /// Output format: text, json, or sarif (SARIF 2.1.0 for code-scanning tools)
     #[arg(short, long, value_enum, default_value_t = LintFormat::Text)]
     pub output: LintFormat,
 
-    /// Exit 1 when a finding at or above this severity exists
-    #[arg(long, value_name = "SEVERITY", default_value = "error", value_parser = parse_severity)]
-    pub fail_on: Severity,
+    /// Exit 1 when a finding at or above this severity exists [default: error, or `fail-on` in .tabby.toml]
+    #[arg(long, value_name = "SEVERITY", value_parser = parse_severity)]
+    pub fail_on: Option<Severity>,
+
+    /// Lint settings file to use instead of the nearest `.tabby.toml` (this directory or a parent)
+    #[arg(long, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+
+    /// Do not read any `.tabby.toml`
+    #[arg(long, conflicts_with = "config")]
+    pub no_config: bool,
 
     /// Do not run this check (repeatable): --disable TL010
     #[arg(long, value_name = "CODE")]
@@ -49,9 +64,9 @@ pub struct Args {
     #[arg(long, value_name = "CODE=SEVERITY")]
     pub severity: Vec<String>,
 
-    /// Namespace label that marks tenant namespaces (value `true`), for the tenant-leak check
-    #[arg(long, value_name = "KEY", default_value = "tenant")]
-    pub tenant_label: String,
+    /// Namespace label that marks tenant namespaces (value `true`), for the tenant-leak check [default: tenant]
+    #[arg(long, value_name = "KEY")]
+    pub tenant_label: Option<String>,
 
     /// Print the YAML of a policy that would close each finding, where tabby can prove one
     #[arg(long)]
@@ -73,13 +88,106 @@ fn parse_severity(s: &str) -> Result<Severity, String> {
     Severity::parse(s).ok_or_else(|| format!("`{s}` is not a severity; use error, warning or info"))
 }
 
-/// The lint configuration from the command line; errors are usage errors.
-fn config(args: &Args) -> Result<LintConfig, String> {
-    let known = |code: &str| CHECKS.iter().any(|(c, _, _)| *c == code);
-    let mut cfg = LintConfig {
-        tenant_label: args.tenant_label.clone(),
-        ..LintConfig::default()
+/// The name of the settings file looked for in the current directory and its parents.
+pub const CONFIG_FILE: &str = ".tabby.toml";
+
+/// A `.tabby.toml` that was read, with the directory its path globs are relative to.
+#[derive(Debug, Default)]
+pub struct Settings {
+    pub file: FileConfig,
+    /// The configuration file, if one was read.
+    pub path: Option<PathBuf>,
+}
+
+/// The nearest `.tabby.toml` in `start` or a parent directory.
+pub fn find_config(start: &Path) -> Option<PathBuf> {
+    start
+        .ancestors()
+        .map(|d| d.join(CONFIG_FILE))
+        .find(|p| p.is_file())
+}
+
+/// Reads `explicit`, or else the nearest `.tabby.toml` upward from the current
+/// directory (unless `none`). Errors are ready to print.
+pub fn load_settings(explicit: Option<&Path>, none: bool) -> Result<Settings, String> {
+    if none {
+        return Ok(Settings::default());
+    }
+    let path = match explicit {
+        Some(p) => p.to_path_buf(),
+        None => match std::env::current_dir().ok().and_then(|d| find_config(&d)) {
+            Some(p) => p,
+            None => return Ok(Settings::default()),
+        },
     };
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
+    let file = FileConfig::parse(&text).map_err(|e| {
+        let mut m = format!("{}:{}:{}: {}", path.display(), e.line, e.column, e.message);
+        if let Some(h) = e.help {
+            m.push_str(&format!("\n  = help: {h}"));
+        }
+        m
+    })?;
+    Ok(Settings {
+        file,
+        path: Some(path),
+    })
+}
+
+impl Settings {
+    /// Drops the findings an `[[lint.ignore]]` entry silences. Paths are matched
+    /// relative to the directory holding the configuration file.
+    pub fn apply_ignores(&self, found: &mut Vec<Finding>) {
+        if self.file.ignores.is_empty() {
+            return;
+        }
+        let base = self
+            .path
+            .as_deref()
+            .and_then(Path::parent)
+            .map(|d| std::path::absolute(d).unwrap_or_else(|_| d.to_path_buf()));
+        found.retain(|f| {
+            let rel = f
+                .resource
+                .as_ref()
+                .and_then(|r| r.file.as_deref())
+                .and_then(|file| relative_to(base.as_deref()?, Path::new(file)));
+            !self
+                .file
+                .ignores
+                .iter()
+                .any(|i| i.matches(f, rel.as_deref()))
+        });
+    }
+}
+
+/// `file` relative to `base`, `/`-separated; `None` when it is outside `base`.
+fn relative_to(base: &Path, file: &Path) -> Option<String> {
+    let abs = std::path::absolute(file).ok()?;
+    let rel = match abs.strip_prefix(base) {
+        Ok(r) => r.to_path_buf(),
+        // Symbolic links: compare real paths.
+        Err(_) => {
+            let (b, f) = (base.canonicalize().ok()?, abs.canonicalize().ok()?);
+            f.strip_prefix(b).ok()?.to_path_buf()
+        }
+    };
+    let parts: Vec<String> = rel
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    Some(parts.join("/"))
+}
+
+/// The lint configuration from the settings file and the command line (flags win);
+/// errors are usage errors.
+fn config(args: &Args, base: &LintConfig) -> Result<LintConfig, String> {
+    let known = |code: &str| CHECKS.iter().any(|(c, _, _)| *c == code);
+    let mut cfg = base.clone();
+    if let Some(t) = &args.tenant_label {
+        cfg.tenant_label = t.clone();
+    }
     for code in &args.disable {
         let code = code.trim().to_ascii_uppercase();
         if !known(&code) {
@@ -118,20 +226,32 @@ pub fn run(args: &Args) -> anyhow::Result<Exit> {
         print_stdout(&s)?;
         return Ok(Exit::Ok);
     }
-    let cfg = match config(args) {
+    let settings = match load_settings(args.config.as_deref(), args.no_config) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Ok(Exit::Error);
+        }
+    };
+    let cfg = match config(args, &settings.file.lint) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("error: {e}");
             return Ok(Exit::Error);
         }
     };
-    let input = Input::read(&args.input);
+    let fail_on = args
+        .fail_on
+        .or(settings.file.fail_on)
+        .unwrap_or(Severity::Error);
+    let input = Input::read_with_cluster(&args.input, &args.cluster)?;
     report_diagnostics(&input.diagnostics, args.input.verbose);
     if input.has_unreadable_path() {
         return Ok(Exit::Error);
     }
     let engine = Engine::new(&input.cluster, EngineOptions::default());
     let mut found = findings(&engine, &cfg);
+    settings.apply_ignores(&mut found);
     if !args.fix_suggest {
         for f in &mut found {
             f.fix_suggestion = None;
@@ -143,6 +263,6 @@ pub fn run(args: &Args) -> anyhow::Result<Exit> {
         LintFormat::Sarif => print_json(&to_sarif(&found))?,
     }
     // Severity orders Error < Warning < Info: "at or above" means <= the threshold.
-    let failing = found.iter().any(|f| f.severity <= args.fail_on) || input.has_errors();
+    let failing = found.iter().any(|f| f.severity <= fail_on) || input.has_errors();
     Ok(if failing { Exit::Negative } else { Exit::Ok })
 }

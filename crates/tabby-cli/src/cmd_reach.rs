@@ -8,7 +8,7 @@ use tabby_analysis::{diff, reach, reach_port, ReachOptions};
 use tabby_eval::{Engine, EngineOptions};
 use tabby_model::Protocol;
 
-use crate::input::{report_diagnostics, Input, InputArgs};
+use crate::input::{report_diagnostics, ClusterArgs, Input, InputArgs, KubeconfigArgs};
 use crate::output::print_stdout;
 use crate::Exit;
 
@@ -32,6 +32,9 @@ use crate::Exit;
 pub struct ReachArgs {
     #[command(flatten)]
     pub input: InputArgs,
+
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
 
     /// Only this port and protocol: a matrix of who may connect on it (`80/TCP`, `53/udp`)
     #[arg(long, value_name = "PORT/PROTO")]
@@ -87,6 +90,10 @@ pub struct DiffArgs {
     #[arg(long, value_name = "PATH")]
     pub cluster: Vec<PathBuf>,
 
+    // --kubeconfig/--context: also read that live cluster's state (shared by both versions).
+    #[command(flatten)]
+    pub live: KubeconfigArgs,
+
     /// Compare the audit-mode views (staged policies as if enforced)
     #[arg(long)]
     pub staged: bool,
@@ -132,7 +139,7 @@ impl std::fmt::Write for StdoutFmt {
 }
 
 pub fn run_reach(args: &ReachArgs) -> anyhow::Result<Exit> {
-    let input = Input::read(&args.input);
+    let input = Input::read_with_cluster(&args.input, &args.cluster)?;
     report_diagnostics(&input.diagnostics, args.input.verbose);
     if input.has_unreadable_path() {
         return Ok(Exit::Error);
@@ -188,13 +195,18 @@ pub fn run_reach(args: &ReachArgs) -> anyhow::Result<Exit> {
 }
 
 pub fn run_diff(args: &DiffArgs) -> anyhow::Result<Exit> {
+    let live = match args.live.source(false) {
+        Some(source) => Some(crate::input::read_live_cluster(&source)?),
+        None => None,
+    };
     let read = |set: &PathBuf| {
         let mut paths = args.cluster.clone();
         paths.push(set.clone());
-        Input::read(&InputArgs {
+        let inputs = InputArgs {
             paths,
             verbose: args.verbose,
-        })
+        };
+        Input::read_with_live(&inputs, live.as_ref())
     };
     let (old, new) = (read(&args.old), read(&args.new));
     for input in [&old, &new] {

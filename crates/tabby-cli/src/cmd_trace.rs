@@ -4,7 +4,7 @@ use clap::Args as ClapArgs;
 use ipnet::IpNet;
 use tabby_eval::{Engine, EngineOptions, Flow, Peer};
 
-use crate::input::{report_diagnostics, Input, InputArgs};
+use crate::input::{report_diagnostics, ClusterArgs, Input, InputArgs};
 use crate::output::{print_json, print_stdout, OutputFormat};
 use crate::Exit;
 
@@ -30,6 +30,9 @@ use crate::Exit;
 pub struct Args {
     #[command(flatten)]
     pub input: InputArgs,
+
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
 
     /// Source: NAMESPACE/NAME, host:NAME or an IP address
     #[arg(long, value_name = "SRC")]
@@ -77,7 +80,7 @@ pub struct Args {
 }
 
 pub fn run(args: &Args) -> anyhow::Result<Exit> {
-    let input = Input::read(&args.input);
+    let input = Input::read_with_cluster(&args.input, &args.cluster)?;
     report_diagnostics(&input.diagnostics, args.input.verbose);
     if input.has_unreadable_path() {
         return Ok(Exit::Error);

@@ -4,7 +4,7 @@ use clap::Args as ClapArgs;
 use serde::Serialize;
 use tabby_diag::{JsonDiagnostic, Severity};
 
-use crate::input::{report_diagnostics, Input, InputArgs};
+use crate::input::{report_diagnostics, ClusterArgs, Input, InputArgs};
 use crate::output::{print_json, print_stdout, OutputFormat};
 use crate::Exit;
 
@@ -20,6 +20,9 @@ use crate::Exit;
 pub struct Args {
     #[command(flatten)]
     pub input: InputArgs,
+
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
 
     /// Output format: human text on stderr, or JSON on stdout
     #[arg(short, long, value_enum, default_value_t)]
@@ -42,7 +45,7 @@ struct ValidateReport {
 }
 
 pub fn run(args: &Args) -> anyhow::Result<Exit> {
-    let input = Input::read(&args.input);
+    let input = Input::read_with_cluster(&args.input, &args.cluster)?;
     let errors = input.diagnostics.error_count();
     let warnings = input.diagnostics.warning_count();
     let valid = errors == 0 && !(args.deny_warnings && warnings > 0);

@@ -96,3 +96,134 @@ pub fn split_port(text: &str) -> Result<(u16, Option<&str>), String> {
     })?;
     Ok((port, proto))
 }
+
+/// Makes `PATH...` optional in the subcommands that also take [`ClusterArgs`]
+/// (`--cluster`, `--kubeconfig` or `--context` then stand in for it). Commands without
+/// the cluster flags keep their paths required.
+pub fn cluster_aware(cmd: clap::Command) -> clap::Command {
+    let names: Vec<String> = cmd
+        .get_subcommands()
+        .filter(|sub| {
+            let has = |id: &str| sub.get_arguments().any(|a| a.get_id() == id);
+            has("paths") && has("cluster") && has("kubeconfig") && has("context")
+        })
+        .map(|sub| sub.get_name().to_owned())
+        .collect();
+    names.into_iter().fold(cmd, |cmd, name| {
+        cmd.mut_subcommand(name, |sub| {
+            sub.mut_arg("paths", |a| {
+                a.required(false)
+                    .required_unless_present_any(["cluster", "kubeconfig", "context"])
+            })
+        })
+    })
+}
+
+/// Where to read a live Kubernetes cluster from (docs/clusters.md). Flattened into
+/// the analysis commands next to [`InputArgs`].
+#[derive(Debug, Clone, Default, ClapArgs)]
+pub struct ClusterArgs {
+    /// Read the live cluster of the current kubeconfig context ($KUBECONFIG, ~/.kube/config, or the pod's service account), with or without paths
+    #[arg(long)]
+    pub cluster: bool,
+
+    #[command(flatten)]
+    pub kube: KubeconfigArgs,
+}
+
+/// `--kubeconfig` and `--context`: either one alone also means "read the live cluster".
+#[derive(Debug, Clone, Default, ClapArgs)]
+pub struct KubeconfigArgs {
+    /// Read the live cluster of this kubeconfig file (implies --cluster)
+    #[arg(long, value_name = "PATH")]
+    pub kubeconfig: Option<PathBuf>,
+
+    /// Kubeconfig context to read (implies --cluster; default: the current context)
+    #[arg(long, value_name = "NAME")]
+    pub context: Option<String>,
+}
+
+impl KubeconfigArgs {
+    /// The cluster to read when `--kubeconfig` or `--context` was given (or `live`).
+    pub fn source(&self, live: bool) -> Option<tabby_kube::ClusterSource> {
+        (live || self.kubeconfig.is_some() || self.context.is_some()).then(|| {
+            tabby_kube::ClusterSource {
+                kubeconfig: self.kubeconfig.clone(),
+                context: self.context.clone(),
+            }
+        })
+    }
+}
+
+impl ClusterArgs {
+    /// The cluster to read, if any flag asked for one.
+    pub fn source(&self) -> Option<tabby_kube::ClusterSource> {
+        self.kube.source(self.cluster)
+    }
+}
+
+/// Reads a live cluster into the loader's form (one source per object, named
+/// `cluster:<context>/<Kind>/<namespace>/<name>`). Errors (no kubeconfig, cluster
+/// unreachable, timeout) end the command with exit status 2.
+pub fn read_live_cluster(source: &tabby_kube::ClusterSource) -> anyhow::Result<Loaded> {
+    let read = tabby_kube::read_cluster(source, &tabby_kube::ReadOptions::default())?;
+    Ok(read.to_loaded(&LoadOptions::default()))
+}
+
+impl Input {
+    /// The shared entry point of every analysis command: the paths given (if any)
+    /// and, with `--cluster`/`--kubeconfig`/`--context`, the live cluster's objects,
+    /// loaded and validated together.
+    pub fn read_with_cluster(args: &InputArgs, cluster: &ClusterArgs) -> anyhow::Result<Self> {
+        let live = match cluster.source() {
+            Some(source) => Some(read_live_cluster(&source)?),
+            None => None,
+        };
+        Ok(Self::read_with_live(args, live.as_ref()))
+    }
+
+    /// The paths given (if any) plus objects already read from a live cluster.
+    pub fn read_with_live(args: &InputArgs, live: Option<&Loaded>) -> Self {
+        let Some(live) = live else {
+            return Self::read(args);
+        };
+        let mut loaded = if args.paths.is_empty() {
+            Loaded::default()
+        } else {
+            load_paths(&args.paths, &LoadOptions::default())
+        };
+        loaded.objects.extend(live.objects.iter().cloned());
+        loaded.diagnostics.extend(live.diagnostics.clone());
+        loaded.files.extend(live.files.iter().cloned());
+        Self::from_loaded(loaded)
+    }
+
+    /// Validates what was loaded.
+    pub fn from_loaded(loaded: Loaded) -> Self {
+        let validated = tabby_validate::validate(&loaded.objects);
+        let mut diagnostics = loaded.diagnostics.clone();
+        diagnostics.extend(validated.diagnostics);
+        diagnostics.sort_by_location();
+        Self {
+            loaded,
+            cluster: validated.cluster,
+            diagnostics,
+        }
+    }
+}
+
+/// `--flows FILE... PATH...` on one command line: clap gives every value after
+/// `--flows` to the flows. Values that are directories or YAML files are resource
+/// paths, not flow logs: move them to `paths` (kept in order, before the others).
+pub fn split_flow_args(flows: &[PathBuf], paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<PathBuf>) {
+    let is_resource = |p: &PathBuf| {
+        p.is_dir()
+            || p.extension()
+                .and_then(|e| e.to_str())
+                .is_some_and(|e| e.eq_ignore_ascii_case("yaml") || e.eq_ignore_ascii_case("yml"))
+    };
+    let (res, logs): (Vec<PathBuf>, Vec<PathBuf>) = flows.iter().cloned().partition(is_resource);
+    let mut all = res;
+    all.extend(paths.iter().cloned());
+    (logs, all)
+}

@@ -7,9 +7,13 @@
 //! or runtime error. A closed pipe (`tabby ... | head`) is not an error.
 
 mod cmd_check;
+mod cmd_flows;
 mod cmd_lint;
 mod cmd_reach;
+mod cmd_recommend;
 mod cmd_selector;
+mod cmd_snapshot;
+mod cmd_store;
 mod cmd_trace;
 mod cmd_validate;
 mod input;
@@ -62,7 +66,15 @@ Start here:
                                       who can talk to whom, as a table, JSON, Graphviz, SVG or a page
   tabby diff --cluster examples/cluster examples/policies examples/corrected
                                       which connections does a change open or close?
+  tabby replay --flows examples/flows/normal.jsonl examples/cluster examples/policies
+                                      which recorded flows would these policies break?
+  tabby recommend --flows examples/flows/normal.jsonl examples/cluster
+                                      least-privilege policies from observed traffic, proved
   tabby selector fmt \"app=='web'\"     the canonical form of a selector
+  tabby apply -f policies/ --dry-run  what would storing these change? (then without --dry-run)
+  tabby get gnp -o yaml               what the store holds (--store PATH, or --etcd-endpoints URLS)
+  tabby check --cluster               check the live cluster of your kubeconfig instead
+  tabby snapshot --cluster -o snap/   save the live cluster as YAML for offline use
 
 Inputs are files, directories (read recursively) or - for stdin; multi-document YAML,
 JSON, and kubectl's `kind: List` dumps all work.
@@ -85,9 +97,21 @@ pub enum Command {
     Lint(cmd_lint::Args),
     Reach(cmd_reach::ReachArgs),
     Diff(cmd_reach::DiffArgs),
+    Snapshot(cmd_snapshot::Args),
     /// Work with Calico selectors: format them canonically or test them against labels
     #[command(subcommand)]
     Selector(cmd_selector::Command),
+    Replay(cmd_flows::ReplayArgs),
+    Recommend(cmd_recommend::Args),
+    /// Work with flow logs: summarize, generate, convert
+    #[command(subcommand)]
+    Flows(cmd_flows::FlowsCommand),
+    Apply(cmd_store::ApplyArgs),
+    Create(cmd_store::CreateArgs),
+    Replace(cmd_store::ReplaceArgs),
+    Delete(cmd_store::DeleteArgs),
+    Get(cmd_store::GetArgs),
+    Label(cmd_store::LabelArgs),
 }
 
 /// Runs a parsed command line.
@@ -99,7 +123,17 @@ pub fn run(cli: Cli) -> Exit {
         Command::Lint(a) => cmd_lint::run(&a),
         Command::Reach(a) => cmd_reach::run_reach(&a),
         Command::Diff(a) => cmd_reach::run_diff(&a),
+        Command::Snapshot(a) => cmd_snapshot::run(&a),
         Command::Selector(c) => cmd_selector::run(&c),
+        Command::Replay(a) => cmd_flows::run_replay(&a),
+        Command::Recommend(a) => cmd_recommend::run(&a),
+        Command::Flows(c) => cmd_flows::run_flows(&c),
+        Command::Apply(a) => cmd_store::run_apply(&a),
+        Command::Create(a) => cmd_store::run_create(&a),
+        Command::Replace(a) => cmd_store::run_replace(&a),
+        Command::Delete(a) => cmd_store::run_delete(&a),
+        Command::Get(a) => cmd_store::run_get(&a),
+        Command::Label(a) => cmd_store::run_label(&a),
     };
     match result {
         Ok(exit) => exit,
@@ -113,7 +147,11 @@ pub fn run(cli: Cli) -> Exit {
 
 /// The binary's `main`: parse arguments (usage errors exit 2) and run.
 pub fn main_entry() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    // `input::cluster_aware`: paths are optional where --cluster may replace them.
+    let cli = match input::cluster_aware(<Cli as clap::CommandFactory>::command())
+        .try_get_matches()
+        .and_then(|m| <Cli as clap::FromArgMatches>::from_arg_matches(&m))
+    {
         Ok(cli) => cli,
         Err(e) => {
             let code = if e.use_stderr() {

@@ -240,10 +240,10 @@ pub(crate) fn run(
 
 #[cfg(test)]
 mod tests {
-    /// The flattened code stays compact: a rule op is its 28-byte header (the tag lives in a niche).
+    /// The flattened code stays compact: a rule op is its 20-byte header (the tag lives in a niche).
     #[test]
     fn op_is_small() {
-        assert!(std::mem::size_of::<crate::matching::Quick>() <= 28);
-        assert!(std::mem::size_of::<super::Op>() <= 28);
+        assert!(std::mem::size_of::<crate::matching::Quick>() <= 20);
+        assert!(std::mem::size_of::<super::Op>() <= 20);
     }
 }

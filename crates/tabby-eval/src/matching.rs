@@ -58,15 +58,17 @@ pub struct FlowCtx<'a> {
 
 /// The cheap, contiguous part of a rule checked first on the fast path: family,
 /// protocol, the four selector bits and one destination port range. `slow` says
-/// the rule has other criteria (nets, ports, ICMP, services, domains, notProtocol)
-/// left to check in full. 28 bytes, so a flattened rule op stays small.
+/// the rule has other criteria (nets, ports, ICMP, services, domains, notProtocol,
+/// or a selector id too large for 16 bits) left to check in full. 20 bytes, so a
+/// flattened rule op stays small (three ops per cache line).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Quick {
-    /// SelIds, [`Quick::NONE`] when absent.
-    pub src_sel: u32,
-    pub src_not: u32,
-    pub dst_sel: u32,
-    pub dst_not: u32,
+    /// SelIds below 65,535; [`Quick::NONE`] when absent (or too large: then the
+    /// rule is slow and the full matcher tests the selector).
+    pub src_sel: u16,
+    pub src_not: u16,
+    pub dst_sel: u16,
+    pub dst_not: u16,
     /// Position of the rule in the flat rule arena.
     pub flat: u32,
     /// A single numeric destination port range (`dst_lo == 0`: none).
@@ -80,7 +82,7 @@ pub struct Quick {
 }
 
 impl Quick {
-    pub const NONE: u32 = u32::MAX;
+    pub const NONE: u16 = u16::MAX;
     pub const V4: u8 = 1;
     pub const V6: u8 = 2;
     pub const SLOW: u8 = 4;
@@ -99,8 +101,23 @@ impl Quick {
             ([one], true) if one.min > 0 => Some(*one),
             _ => None,
         };
+        // A selector id that does not fit in 16 bits is left to the full matcher.
+        let mut wide = false;
+        let mut id = |s: Option<crate::selectors::SelId>| match s {
+            None => Self::NONE,
+            Some(s) => match u16::try_from(s.0) {
+                Ok(v) if v != Self::NONE => v,
+                _ => {
+                    wide = true;
+                    Self::NONE
+                }
+            },
+        };
+        let (src_sel, src_not) = (id(r.src.selector), id(r.src.not_selector));
+        let (dst_sel, dst_not) = (id(r.dst.selector), id(r.dst.not_selector));
         // Protocol 0 never occurs in valid input; treat it as "slow" to stay exact.
-        let slow = r.protocol == Some(0)
+        let slow = wide
+            || r.protocol == Some(0)
             || r.not_protocol.is_some()
             || r.icmp.is_some()
             || r.not_icmp.is_some()
@@ -110,10 +127,10 @@ impl Quick {
             | if r.v6 { Self::V6 } else { 0 }
             | if slow { Self::SLOW } else { 0 };
         Quick {
-            src_sel: r.src.selector.map_or(Self::NONE, |s| s.0),
-            src_not: r.src.not_selector.map_or(Self::NONE, |s| s.0),
-            dst_sel: r.dst.selector.map_or(Self::NONE, |s| s.0),
-            dst_not: r.dst.not_selector.map_or(Self::NONE, |s| s.0),
+            src_sel,
+            src_not,
+            dst_sel,
+            dst_not,
             flat,
             dst_lo: single.map_or(0, |p| p.min),
             dst_hi: single.map_or(0, |p| p.max),
@@ -133,7 +150,7 @@ impl Quick {
     #[inline]
     pub fn passes(&self, ctx: &FlowCtx<'_>) -> bool {
         use crate::bitset::test_bit;
-        let has = |bits: &[u64], s: u32| test_bit(bits, s as usize);
+        let has = |bits: &[u64], s: u16| test_bit(bits, usize::from(s));
         let family = if ctx.v6 { Self::V6 } else { Self::V4 };
         self.flags & family != 0
             && (self.protocol == 0 || self.protocol == ctx.flow.protocol.0)
@@ -244,4 +261,51 @@ pub fn match_rule(rule: &CompiledRule, ctx: &FlowCtx<'_>, ipindex: &IpIndex) -> 
 /// The family of a flow as the rule filter sees it.
 pub fn is_v6(flow: &Flow) -> bool {
     flow.ip_version() == IpVersion::V6
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Quick;
+    use crate::rules::{CompiledRule, CompiledSide};
+    use crate::selectors::SelId;
+
+    /// Selector ids that do not fit the quick header's 16 bits leave the
+    /// selector to the full matcher (the rule becomes slow); small ones stay.
+    #[test]
+    fn wide_selector_ids_fall_back_to_the_full_matcher() {
+        let rule = |src: u32, dst_not: u32| CompiledRule {
+            index: 0,
+            action: tabby_model::Action::Allow,
+            ip_version: None,
+            v4: true,
+            v6: true,
+            protocol: Some(6),
+            not_protocol: None,
+            icmp: None,
+            not_icmp: None,
+            src: CompiledSide {
+                selector: Some(SelId(src)),
+                ..CompiledSide::default()
+            },
+            dst: CompiledSide {
+                not_selector: Some(SelId(dst_not)),
+                ..CompiledSide::default()
+            },
+            has_http: false,
+            name: None,
+        };
+        for (src, dst_not, slow) in [
+            (3, 7, false),
+            (65_534, 0, false),
+            (65_535, 0, true),
+            (70_000, 1, true),
+            (1, 1 << 20, true),
+        ] {
+            let q = Quick::of(&rule(src, dst_not), 0);
+            assert_eq!(q.slow(), slow, "{src} {dst_not}");
+            let want = |id: u32| u16::try_from(id).ok().filter(|v| *v != Quick::NONE);
+            assert_eq!(want(src).unwrap_or(Quick::NONE), q.src_sel);
+            assert_eq!(want(dst_not).unwrap_or(Quick::NONE), q.dst_not);
+        }
+    }
 }

@@ -721,34 +721,168 @@ fn selectors(cx: &Cx<'_>, out: &mut Vec<Finding>) {
     }
 }
 
-/// Is every constraint of `a` also in `b` (so `a` matches whatever `b` matches)?
+/// Is every address in `net` inside the union of `by`? Exact for CIDRs: a net not
+/// inside one member is split in halves wherever a member lies strictly inside it.
+fn net_covered(net: &ipnet::IpNet, by: &[ipnet::IpNet]) -> bool {
+    if by.iter().any(|a| a.contains(net)) {
+        return true;
+    }
+    if !by.iter().any(|a| net.contains(a)) {
+        return false;
+    }
+    match net.subnets(net.prefix_len().saturating_add(1)) {
+        Ok(halves) if net.prefix_len() < net.max_prefix_len() => {
+            halves.into_iter().all(|h| net_covered(&h, by))
+        }
+        _ => false,
+    }
+}
+
+/// The addresses a side matches by `nets`/`notNets` (`None` for no `nets`: every
+/// address), intersected with `x`: is that intersection inside `b_not`?
+fn net_excluded(x: &ipnet::IpNet, b_nets: &[ipnet::IpNet], b_not: &[ipnet::IpNet]) -> bool {
+    if b_nets.is_empty() {
+        return net_covered(x, b_not);
+    }
+    // CIDRs are nested or disjoint: the intersection is empty, `x` or `bn`.
+    b_nets.iter().all(|bn| {
+        if x.contains(bn) {
+            net_covered(bn, b_not)
+        } else if bn.contains(x) {
+            net_covered(x, b_not)
+        } else {
+            true
+        }
+    })
+}
+
+/// Numeric port ranges of a list, sorted; `None` if it names a port (a named port's
+/// number depends on the endpoint).
+fn numeric(ports: &[PortSpec]) -> Option<Vec<(u16, u16)>> {
+    let mut v: Vec<(u16, u16)> = ports
+        .iter()
+        .map(|p| match p {
+            PortSpec::Range(r) => Some((r.min, r.max)),
+            PortSpec::Named(_) => None,
+        })
+        .collect::<Option<_>>()?;
+    v.sort_unstable();
+    Some(v)
+}
+
+/// The numeric ranges of a port list, sorted (named ports left out).
+fn numeric_only(ports: &[PortSpec]) -> Vec<(u16, u16)> {
+    let mut v: Vec<(u16, u16)> = ports
+        .iter()
+        .filter_map(|p| match p {
+            PortSpec::Range(r) => Some((r.min, r.max)),
+            PortSpec::Named(_) => None,
+        })
+        .collect();
+    v.sort_unstable();
+    v
+}
+
+/// Is `lo..=hi` inside the union of the sorted ranges `by`?
+fn range_covered(lo: u16, hi: u16, by: &[(u16, u16)]) -> bool {
+    let mut next = u32::from(lo);
+    for &(a, b) in by {
+        if u32::from(a) > next {
+            break;
+        }
+        next = next.max(u32::from(b) + 1);
+        if next > u32::from(hi) {
+            return true;
+        }
+    }
+    next > u32::from(hi)
+}
+
+/// Does port list `a` (non-empty) match every port list `b` matches (`b` empty:
+/// every port)? Named ports are matched by name, or by `a` covering every port.
+fn ports_cover(a: &[PortSpec], b: &[PortSpec]) -> bool {
+    let a_num = numeric_only(a);
+    let all = range_covered(1, 65535, &a_num);
+    if b.is_empty() {
+        return all;
+    }
+    b.iter().all(|p| match p {
+        PortSpec::Range(r) => range_covered(r.min, r.max, &a_num),
+        PortSpec::Named(_) => all || a.contains(p),
+    })
+}
+
+/// Are the ports `a` excludes (`a_not`) outside what `b` matches (`b_ports` minus
+/// `b_not`)?
+fn ports_excluded(a_not: &[PortSpec], b_ports: &[PortSpec], b_not: &[PortSpec]) -> bool {
+    // Named exclusions of `b` are left out (their number is per endpoint): that can
+    // only make coverage harder to prove, never wrong.
+    let b_not_num = numeric_only(b_not);
+    a_not.iter().all(|x| {
+        if b_not.contains(x) {
+            return true;
+        }
+        let PortSpec::Range(x) = x else { return false };
+        // The part of `x` that `b` can match: `x` itself when `b` has no ports.
+        let parts: Vec<(u16, u16)> = if b_ports.is_empty() {
+            vec![(x.min, x.max)]
+        } else {
+            let Some(bp) = numeric(b_ports) else {
+                return false;
+            };
+            bp.iter()
+                .filter(|(lo, hi)| *lo <= x.max && *hi >= x.min)
+                .map(|(lo, hi)| ((*lo).max(x.min), (*hi).min(x.max)))
+                .collect()
+        };
+        parts
+            .iter()
+            .all(|(lo, hi)| range_covered(*lo, *hi, &b_not_num))
+    })
+}
+
+/// Does side `a` match every packet side `b` matches? Addresses (`nets`, `notNets`)
+/// and ports (`ports`, `notPorts`) are compared as sets (CIDR and interval
+/// reasoning); selectors, service accounts, services and domains must be equal or
+/// absent from `a`.
 fn side_covers(a: &EntityRule, b: &EntityRule) -> bool {
     fn opt<T: PartialEq>(x: &Option<T>, y: &Option<T>) -> bool {
         x.is_none() || x == y
     }
-    fn list<T: PartialEq>(x: &[T], y: &[T]) -> bool {
-        x.is_empty() || x == y
-    }
+    let nets_ok =
+        a.nets.is_empty() || (!b.nets.is_empty() && b.nets.iter().all(|n| net_covered(n, &a.nets)));
+    let not_nets_ok = a
+        .not_nets
+        .iter()
+        .all(|x| net_excluded(x, &b.nets, &b.not_nets));
+    let ports_ok = a.ports.is_empty() || ports_cover(&a.ports, &b.ports);
+    let not_ports_ok = ports_excluded(&a.not_ports, &b.ports, &b.not_ports);
     opt(&a.selector, &b.selector)
         && opt(&a.namespace_selector, &b.namespace_selector)
         && opt(&a.service_accounts, &b.service_accounts)
         && opt(&a.services, &b.services)
-        && list(&a.nets, &b.nets)
-        && list(&a.ports, &b.ports)
-        && list(&a.domains, &b.domains)
-        && a.not_nets.is_empty()
-        && a.not_ports.is_empty()
-        && a.not_selector.is_none()
+        && opt(&a.not_selector, &b.not_selector)
+        && nets_ok
+        && not_nets_ok
+        && ports_ok
+        && not_ports_ok
+        && (a.domains.is_empty() || a.domains == b.domains)
 }
 
-/// Does rule `a` match every packet rule `b` matches (syntactically)?
+/// Does rule `a` match every packet rule `b` matches? Protocols, addresses and
+/// ports as sets; label matches syntactically (see [`side_covers`]).
 fn rule_covers(a: &Rule, b: &Rule) -> bool {
+    let proto_ok = a.protocol.is_none() || a.protocol == b.protocol;
+    let not_proto_ok = match a.not_protocol {
+        None => true,
+        Some(p) => b.not_protocol == Some(p) || b.protocol.is_some_and(|q| q != p),
+    };
     a.action != Action::Log
         && (a.ip_version.is_none() || a.ip_version == b.ip_version)
-        && (a.protocol.is_none() || a.protocol == b.protocol)
-        && a.not_protocol.is_none()
-        && a.icmp.is_none()
-        && a.not_icmp.is_none()
+        && proto_ok
+        && not_proto_ok
+        && (a.icmp.is_none() || a.icmp == b.icmp)
+        && (a.not_icmp.is_none() || a.not_icmp == b.not_icmp)
         && a.http.is_none()
         && side_covers(&a.source, &b.source)
         && side_covers(&a.destination, &b.destination)
@@ -1082,12 +1216,34 @@ fn tenants(cx: &Cx<'_>, out: &mut Vec<Finding>, key: &str) {
     if tenant_ns.len() < 2 {
         return;
     }
-    // Per tenant namespace: workloads, one per (program in dir, labels).
+    let probes = probes(cx);
+    let nets = all_nets(cx);
+    // Per tenant namespace: workloads, one per class that no rule can tell apart:
+    // same program in `dir`, labels, named ports, service account, and the same
+    // rule CIDRs and network sets containing its address.
     let reps = |ns: &str, dir: Direction| -> Vec<&Endpoint> {
         let mut seen = std::collections::HashSet::new();
         cx.targets()
             .filter(|e| e.kind == EndpointKind::Workload && e.namespace.as_deref() == Some(ns))
-            .filter(|e| seen.insert((prog_key(cx.program(e, dir)), e.labels.clone())))
+            .filter(|e| {
+                let ip = e.first_ip();
+                let sig: Vec<bool> = nets
+                    .iter()
+                    .map(|n| ip.is_some_and(|ip| n.contains(&ip)))
+                    .collect();
+                let ports: Vec<(Name, u8, u16)> = e
+                    .ports
+                    .iter()
+                    .map(|p| (p.name.clone(), p.protocol.0, p.port))
+                    .collect();
+                seen.insert((
+                    prog_key(cx.program(e, dir)),
+                    e.labels.clone(),
+                    ports,
+                    e.service_account.clone(),
+                    sig,
+                ))
+            })
             .collect()
     };
     for a in &tenant_ns {
@@ -1099,21 +1255,17 @@ fn tenants(cx: &Cx<'_>, out: &mut Vec<Finding>, key: &str) {
                 let Some(sip) = s.first_ip() else { continue };
                 for d in &dsts {
                     let Some(dip) = d.first_ip() else { continue };
-                    let mut ports: Vec<(Protocol, u16)> =
-                        d.ports.iter().map(|p| (p.protocol, p.port)).collect();
-                    if ports.is_empty() {
-                        ports.push((Protocol::TCP, 8080));
+                    if sip.is_ipv6() != dip.is_ipv6() {
+                        continue;
                     }
-                    for (proto, port) in ports {
-                        if sip.is_ipv6() != dip.is_ipv6() {
+                    for &(proto, port) in &probes {
+                        let fl = flow(sip, dip, proto, port);
+                        if !cx.e.decide(&fl).allowed {
                             continue;
                         }
-                        let fl = flow(sip, dip, proto, port);
                         let (dec, ex) = example(cx.e, &fl, &s.display_name(), &d.display_name());
-                        if dec.allowed {
-                            found = Some((ex, verdict_policy(&dec.ingress)));
-                            break 'search;
-                        }
+                        found = Some((ex, verdict_policy(&dec.ingress)));
+                        break 'search;
                     }
                 }
             }
@@ -1141,6 +1293,110 @@ fn tenants(cx: &Cx<'_>, out: &mut Vec<Finding>, key: &str) {
             out.push(f);
         }
     }
+}
+
+/// Flows that between them meet every case a rule can distinguish: for TCP, UDP and
+/// SCTP the first port of every elementary interval cut by the port ranges any rule
+/// (or profile) names and by every named port's number; ICMP and ICMPv6 (an echo
+/// request), and every other protocol a rule names, once. Ordered so that common
+/// service ports come first (the search stops at the first allowed flow).
+fn probes(cx: &Cx<'_>) -> Vec<(Protocol, u16)> {
+    let mut cuts: Vec<u32> = vec![1];
+    let mut protos: Vec<u8> = Vec::new();
+    let mut add = |ports: &[PortSpec]| {
+        for p in ports {
+            if let PortSpec::Range(r) = p {
+                cuts.push(u32::from(r.min));
+                cuts.push(u32::from(r.max) + 1);
+            }
+        }
+    };
+    let rules =
+        cx.e.policies()
+            .iter()
+            .flat_map(|p| p.policy.ingress.iter().chain(&p.policy.egress));
+    for r in rules {
+        for side in [&r.source, &r.destination] {
+            add(&side.ports);
+            add(&side.not_ports);
+        }
+        protos.extend(r.protocol.iter().chain(&r.not_protocol).map(|p| p.0));
+    }
+    // Profiles (applied when no policy does) are held compiled.
+    for r in
+        cx.e.profiles()
+            .iter()
+            .flat_map(|p| p.ingress.iter().chain(&p.egress))
+    {
+        for side in [&r.src, &r.dst] {
+            for set in [&side.ports, &side.not_ports] {
+                for pr in &set.ranges {
+                    cuts.push(u32::from(pr.min));
+                    cuts.push(u32::from(pr.max) + 1);
+                }
+            }
+        }
+        protos.extend(r.protocol.iter().chain(&r.not_protocol).copied());
+    }
+    for e in cx.e.endpoints() {
+        for p in &e.ports {
+            cuts.push(u32::from(p.port));
+            cuts.push(u32::from(p.port) + 1);
+        }
+    }
+    cuts.retain(|c| (1..=65535).contains(c));
+    cuts.sort_unstable();
+    cuts.dedup();
+    let mut out = Vec::new();
+    for proto in [Protocol::TCP, Protocol::UDP, Protocol::SCTP] {
+        out.extend(
+            cuts.iter()
+                .filter_map(|c| u16::try_from(*c).ok())
+                .map(|c| (proto, c)),
+        );
+    }
+    protos.retain(|p| ![6u8, 17, 132, 0].contains(p));
+    protos.extend([1, 58]);
+    protos.sort_unstable();
+    protos.dedup();
+    out.extend(protos.into_iter().map(|p| (Protocol(p), 0)));
+    out
+}
+
+/// Every CIDR a rule or a network set names: an address is seen by rules only
+/// through which of these contain it.
+fn all_nets(cx: &Cx<'_>) -> Vec<ipnet::IpNet> {
+    let profile_nets =
+        cx.e.profiles()
+            .iter()
+            .flat_map(|p| p.ingress.iter().chain(&p.egress))
+            .flat_map(|r| {
+                [&r.src, &r.dst]
+                    .into_iter()
+                    .flat_map(|s| s.nets.iter().chain(&s.not_nets))
+            })
+            .copied();
+    let mut v: Vec<ipnet::IpNet> =
+        cx.e.policies()
+            .iter()
+            .flat_map(|p| p.policy.ingress.iter().chain(&p.policy.egress))
+            .flat_map(|r| {
+                [&r.source, &r.destination]
+                    .into_iter()
+                    .flat_map(|s| s.nets.iter().chain(&s.not_nets))
+            })
+            .copied()
+            .chain(profile_nets)
+            .chain(
+                cx.e.endpoints()
+                    .iter()
+                    .filter(|e| e.kind == EndpointKind::NetworkSet)
+                    .flat_map(|e| e.nets.iter().copied()),
+            )
+            .collect();
+    v.sort_unstable();
+    v.dedup();
+    v
 }
 
 /// TL012: a policy without rules: its order cannot matter, the drop it causes comes
@@ -1223,6 +1479,7 @@ fn peers_of<'a>(
     side: &EntityRule,
     peer_dir: Direction,
     port: u16,
+    nets: &[ipnet::IpNet],
 ) -> Vec<&'a Endpoint> {
     let pol = cx.e.policy(id).map(|p| &p.policy);
     let own_ns = pol.and_then(|p| p.namespace.clone());
@@ -1258,7 +1515,27 @@ fn peers_of<'a>(
                 None => true,
             }
         })
-        .filter(|e| seen.insert((prog_key(cx.program(e, peer_dir)), e.labels.clone())))
+        .filter(|e| {
+            // One peer per class no rule can tell apart (program, labels, named
+            // ports, service account, containing CIDRs).
+            let ip = e.first_ip();
+            let sig: Vec<bool> = nets
+                .iter()
+                .map(|n| ip.is_some_and(|ip| n.contains(&ip)))
+                .collect();
+            let ports: Vec<(Name, u8, u16)> = e
+                .ports
+                .iter()
+                .map(|p| (p.name.clone(), p.protocol.0, p.port))
+                .collect();
+            seen.insert((
+                prog_key(cx.program(e, peer_dir)),
+                e.labels.clone(),
+                ports,
+                e.service_account.clone(),
+                sig,
+            ))
+        })
         .collect();
     v.sort_by_key(|e| (!e.ports.iter().any(|p| p.port == port), e.id));
     v
@@ -1266,6 +1543,8 @@ fn peers_of<'a>(
 
 /// TL013: an egress Allow whose destinations' ingress never accepts the traffic.
 fn one_sided(cx: &Cx<'_>, out: &mut Vec<Finding>) {
+    let probes = probes(cx);
+    let nets = all_nets(cx);
     for (id, p) in cx.enforced() {
         if !p.policy.applies_in(Direction::Egress) {
             continue;
@@ -1298,26 +1577,48 @@ fn one_sided(cx: &Cx<'_>, out: &mut Vec<Finding>) {
             if port == 0 {
                 continue;
             }
-            let peers = peers_of(cx, id, d, Direction::Ingress, port);
+            let peers = peers_of(cx, id, d, Direction::Ingress, port, &nets);
+            // Every port the rule can match (one per elementary interval), the
+            // rule's first port first.
+            let rule_ports = numeric_only(&d.ports);
+            let mut ports: Vec<u16> = vec![port];
+            ports.extend(
+                probes
+                    .iter()
+                    .filter(|(p, _)| *p == proto)
+                    .map(|(_, p)| *p)
+                    .filter(|p| {
+                        *p != port && (d.ports.is_empty() || range_covered(*p, *p, &rule_ports))
+                    }),
+            );
             let mut first = None;
             let mut any_accepts = false;
             let mut checked = 0usize;
-            for peer in peers.iter().filter(|e| e.id != local.id).take(64) {
+            'peers: for peer in peers.iter().filter(|e| e.id != local.id) {
                 let Some(ip) = peer.first_ip().filter(|ip| ip.is_ipv6() == me.is_ipv6()) else {
                     continue;
                 };
-                let fl = flow(me, ip, proto, port);
-                let (dec, ex) = example(cx.e, &fl, &local.display_name(), &peer.display_name());
-                let by_rule = matches!(dec.egress, SideVerdict::Rule { policy, rule, .. } if policy == id && rule as usize == i);
-                if !by_rule {
-                    continue;
+                let mut decided = false;
+                for &port in &ports {
+                    let fl = flow(me, ip, proto, port);
+                    // Decide first; describe only the counterexample kept.
+                    let dec = cx.e.decide(&fl);
+                    let by_rule = matches!(dec.egress, SideVerdict::Rule { policy, rule, .. } if policy == id && rule as usize == i);
+                    if !by_rule {
+                        continue;
+                    }
+                    decided = true;
+                    if dec.ingress.allowed() {
+                        any_accepts = true;
+                        break 'peers;
+                    }
+                    if first.is_none() {
+                        let (_, ex) =
+                            example(cx.e, &fl, &local.display_name(), &peer.display_name());
+                        first = Some(ex);
+                    }
                 }
-                checked += 1;
-                if dec.ingress.allowed() {
-                    any_accepts = true;
-                    break;
-                }
-                first.get_or_insert(ex);
+                checked += usize::from(decided);
             }
             if any_accepts {
                 continue;
@@ -1497,6 +1798,145 @@ mod tests {
                 .push(PortSpec::Range(tabby_model::PortRange { min: p, max: p }));
         }
         r
+    }
+
+    #[test]
+    fn covering_by_sets() {
+        use tabby_model::PortRange;
+        let nets = |v: &[&str]| {
+            v.iter()
+                .map(|n| n.parse().unwrap())
+                .collect::<Vec<ipnet::IpNet>>()
+        };
+        let ports = |v: &[(u16, u16)]| {
+            v.iter()
+                .map(|&(min, max)| PortSpec::Range(PortRange { min, max }))
+                .collect::<Vec<_>>()
+        };
+        let side = |n: &[&str], nn: &[&str], p: &[(u16, u16)], np: &[(u16, u16)]| EntityRule {
+            nets: nets(n),
+            not_nets: nets(nn),
+            ports: ports(p),
+            not_ports: ports(np),
+            ..EntityRule::default()
+        };
+        let named = |name: &str| EntityRule {
+            ports: vec![PortSpec::Named(Name::from(name))],
+            ..EntityRule::default()
+        };
+        for (a, b, want, why) in [
+            (
+                side(&["10.0.0.0/8"], &[], &[], &[]),
+                side(&["10.1.0.0/16"], &[], &[], &[]),
+                true,
+                "subnet",
+            ),
+            (
+                side(&["10.0.0.0/9", "10.128.0.0/9"], &[], &[], &[]),
+                side(&["10.0.0.0/8"], &[], &[], &[]),
+                true,
+                "two halves",
+            ),
+            (
+                side(&["10.0.0.0/9", "10.192.0.0/10"], &[], &[], &[]),
+                side(&["10.0.0.0/8"], &[], &[], &[]),
+                false,
+                "a gap",
+            ),
+            (
+                side(&["10.0.0.0/8"], &[], &[], &[]),
+                side(&[], &[], &[], &[]),
+                false,
+                "b matches any address",
+            ),
+            (
+                side(&[], &["10.1.0.0/16"], &[], &[]),
+                side(&["192.168.0.0/16"], &[], &[], &[]),
+                true,
+                "exclusion outside b",
+            ),
+            (
+                side(&[], &["10.1.0.0/16"], &[], &[]),
+                side(&["10.0.0.0/8"], &[], &[], &[]),
+                false,
+                "exclusion inside b",
+            ),
+            (
+                side(&[], &["10.1.0.0/16"], &[], &[]),
+                side(&["10.0.0.0/8"], &["10.0.0.0/15"], &[], &[]),
+                true,
+                "b excludes it too",
+            ),
+            (
+                side(&[], &[], &[(1, 1000), (1001, 2000)], &[]),
+                side(&[], &[], &[(80, 80), (1500, 1600)], &[]),
+                true,
+                "adjacent ranges",
+            ),
+            (
+                side(&[], &[], &[(1, 1000), (1002, 2000)], &[]),
+                side(&[], &[], &[(900, 1100)], &[]),
+                false,
+                "port 1001 missing",
+            ),
+            (
+                side(&[], &[], &[(1, 65535)], &[]),
+                side(&[], &[], &[], &[]),
+                true,
+                "every port",
+            ),
+            (
+                side(&[], &[], &[(1, 65534)], &[]),
+                side(&[], &[], &[], &[]),
+                false,
+                "not every port",
+            ),
+            (
+                side(&[], &[], &[(1, 65535)], &[]),
+                named("http"),
+                true,
+                "a named port is some port",
+            ),
+            (
+                side(&[], &[], &[(80, 80)], &[]),
+                named("http"),
+                false,
+                "named port's number unknown",
+            ),
+            (named("http"), named("http"), true, "same name"),
+            (
+                side(&[], &[], &[], &[(22, 22)]),
+                side(&[], &[], &[(80, 443)], &[]),
+                true,
+                "excluded port outside b",
+            ),
+            (
+                side(&[], &[], &[], &[(22, 22)]),
+                side(&[], &[], &[(1, 1024)], &[(1, 100)]),
+                true,
+                "b excludes it too",
+            ),
+            (
+                side(&[], &[], &[], &[(22, 22)]),
+                side(&[], &[], &[(1, 1024)], &[]),
+                false,
+                "excluded port inside b",
+            ),
+        ] {
+            assert_eq!(side_covers(&a, &b), want, "{why}");
+        }
+        // notProtocol.
+        let mut a = rule(Action::Allow, None, None, None);
+        a.not_protocol = Some(Protocol::UDP);
+        assert!(rule_covers(
+            &a,
+            &rule(Action::Deny, Some(Protocol::TCP), None, None)
+        ));
+        assert!(!rule_covers(
+            &a,
+            &rule(Action::Deny, Some(Protocol::UDP), None, None)
+        ));
+        assert!(!rule_covers(&a, &rule(Action::Deny, None, None, None)));
     }
 
     #[test]

@@ -15,6 +15,7 @@
 //! the same applicable policies behave alike), so a run is near-linear in endpoints.
 
 mod checks;
+mod config;
 mod output;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -24,6 +25,7 @@ use tabby_diag::Loc;
 use tabby_eval::{Decision, Engine, Flow, PolicyId, SideVerdict};
 use tabby_model::Direction;
 
+pub use config::{glob_match, ConfigError, FileConfig, Ignore};
 pub use output::{render_text, to_sarif};
 
 /// The annotation that silences checks for one policy: a comma-separated code list.
@@ -59,7 +61,7 @@ impl Severity {
 }
 
 /// What a run checks.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LintConfig {
     /// Codes not to run (`TL003`, ...).
     pub disabled: BTreeSet<String>,

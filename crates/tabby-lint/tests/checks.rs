@@ -255,6 +255,54 @@ spec:
       protocol: TCP
 "]),
         },
+        // Proven by set reasoning, not by equal text: two /9s cover the /8 and two
+        // port ranges cover 443, so the Deny after them never decides.
+        Case {
+            code: "TL007",
+            bad: doc(&["
+apiVersion: projectcalico.org/v3
+kind: NetworkPolicy
+metadata:
+  name: backend
+  namespace: production
+spec:
+  selector: app == 'backend'
+  types: [Egress]
+  egress:
+    - action: Allow
+      protocol: TCP
+      destination:
+        nets: [10.0.0.0/9, 10.128.0.0/9]
+        ports: [1:442, 443:1024]
+    - action: Deny
+      protocol: TCP
+      destination:
+        nets: [10.20.0.0/16]
+        ports: [443]
+"]),
+            // The corrected version leaves a gap (port 443), so the Deny decides it.
+            fixed: doc(&["
+apiVersion: projectcalico.org/v3
+kind: NetworkPolicy
+metadata:
+  name: backend
+  namespace: production
+spec:
+  selector: app == 'backend'
+  types: [Egress]
+  egress:
+    - action: Allow
+      protocol: TCP
+      destination:
+        nets: [10.0.0.0/9, 10.128.0.0/9]
+        ports: [1:442, 444:1024]
+    - action: Deny
+      protocol: TCP
+      destination:
+        nets: [10.20.0.0/16]
+        ports: [443]
+"]),
+        },
         // Across policies of one tier: a threat-feed deny after a broader allow.
         Case {
             code: "TL007",
@@ -420,6 +468,68 @@ spec:
         namespaceSelector: projectcalico.org/name == 'tenant-b'
       destination:
         namespaceSelector: projectcalico.org/name == 'tenant-b'
+  egress:
+    - action: Allow
+"]),
+        },
+        // A leak on a port no pod declares (9090 UDP): found by trying every port
+        // interval the rules cut, not only declared ports.
+        Case {
+            code: "TL011",
+            bad: doc(&["
+apiVersion: projectcalico.org/v3
+kind: GlobalNetworkPolicy
+metadata:
+  name: tenants
+spec:
+  namespaceSelector: tenant == 'true'
+  types: [Ingress, Egress]
+  ingress:
+    - action: Allow
+      source:
+        namespaceSelector: projectcalico.org/name == 'tenant-a'
+      destination:
+        namespaceSelector: projectcalico.org/name == 'tenant-a'
+    - action: Allow
+      source:
+        namespaceSelector: projectcalico.org/name == 'tenant-b'
+      destination:
+        namespaceSelector: projectcalico.org/name == 'tenant-b'
+    - action: Allow
+      protocol: UDP
+      source:
+        namespaceSelector: tenant == 'true'
+      destination:
+        ports: [9090]
+  egress:
+    - action: Allow
+"]),
+            fixed: doc(&["
+apiVersion: projectcalico.org/v3
+kind: GlobalNetworkPolicy
+metadata:
+  name: tenants
+spec:
+  namespaceSelector: tenant == 'true'
+  types: [Ingress, Egress]
+  ingress:
+    - action: Allow
+      source:
+        namespaceSelector: projectcalico.org/name == 'tenant-a'
+      destination:
+        namespaceSelector: projectcalico.org/name == 'tenant-a'
+    - action: Allow
+      source:
+        namespaceSelector: projectcalico.org/name == 'tenant-b'
+      destination:
+        namespaceSelector: projectcalico.org/name == 'tenant-b'
+    - action: Allow
+      protocol: UDP
+      source:
+        namespaceSelector: projectcalico.org/name == 'tenant-b'
+      destination:
+        namespaceSelector: projectcalico.org/name == 'tenant-b'
+        ports: [9090]
   egress:
     - action: Allow
 "]),

@@ -21,7 +21,17 @@ impl Sym {
     pub fn index(self) -> usize {
         self.0 as usize
     }
+
+    /// The raw number (never [`NO_SYM`]).
+    #[inline]
+    pub(crate) fn raw(self) -> u32 {
+        self.0
+    }
 }
+
+/// A `u32` no interner ever hands out: the compiled matcher uses it for
+/// "label absent" and "empty slot".
+pub(crate) const NO_SYM: u32 = u32::MAX;
 
 impl fmt::Debug for Sym {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -99,7 +109,46 @@ type FxBuild = BuildHasherDefault<FxHasher>;
 #[derive(Default, Clone)]
 pub struct Interner {
     map: HashMap<Arc<str>, Sym, FxBuild>,
-    strings: Vec<Arc<str>>,
+    strings: Vec<Entry>,
+}
+
+/// One interned string with its first and last (up to) 8 bytes as words, so
+/// `starts with`/`ends with` a short needle is a masked compare of one word
+/// that sits next to the length (no load of the string's bytes).
+#[derive(Clone, Debug)]
+pub(crate) struct Entry {
+    pub(crate) s: Arc<str>,
+    /// The first `min(8, len)` bytes, little-endian, zero-padded above.
+    pub(crate) head: u64,
+    /// Bytes 8..16 the same way (zero when shorter).
+    pub(crate) head2: u64,
+    /// The last `min(8, len)` bytes, little-endian, ending at the top byte
+    /// (zero-padded below).
+    pub(crate) tail: u64,
+}
+
+impl Entry {
+    fn new(s: Arc<str>) -> Self {
+        let b = s.as_bytes();
+        let mut head = [0u8; 8];
+        for (d, x) in head.iter_mut().zip(b) {
+            *d = *x;
+        }
+        let mut head2 = [0u8; 8];
+        for (d, x) in head2.iter_mut().zip(b.iter().skip(8)) {
+            *d = *x;
+        }
+        let mut tail = [0u8; 8];
+        for (d, x) in tail.iter_mut().rev().zip(b.iter().rev()) {
+            *d = *x;
+        }
+        Self {
+            s,
+            head: u64::from_le_bytes(head),
+            head2: u64::from_le_bytes(head2),
+            tail: u64::from_le_bytes(tail),
+        }
+    }
 }
 
 impl fmt::Debug for Interner {
@@ -125,9 +174,12 @@ impl Interner {
         if let Some(&sym) = self.map.get(s) {
             return sym;
         }
-        let sym = Sym(u32::try_from(self.strings.len()).unwrap_or(u32::MAX));
+        // `NO_SYM` is reserved; past it the last sym is reused (see above).
+        let sym = Sym(u32::try_from(self.strings.len())
+            .unwrap_or(NO_SYM)
+            .min(NO_SYM - 1));
         let a: Arc<str> = s.into();
-        self.strings.push(a.clone());
+        self.strings.push(Entry::new(a.clone()));
         self.map.insert(a, sym);
         sym
     }
@@ -141,12 +193,18 @@ impl Interner {
     /// of range here).
     #[inline]
     pub fn resolve(&self, sym: Sym) -> &str {
-        self.strings.get(sym.index()).map_or("", |s| s)
+        self.strings.get(sym.index()).map_or("", |e| &e.s)
     }
 
     /// The shared string of `sym`.
     pub fn resolve_arc(&self, sym: Sym) -> Option<&Arc<str>> {
-        self.strings.get(sym.index())
+        self.strings.get(sym.index()).map(|e| &e.s)
+    }
+
+    /// The entry of a raw sym ([`NO_SYM`] and foreign syms: `None`).
+    #[inline]
+    pub(crate) fn entry(&self, raw: u32) -> Option<&Entry> {
+        self.strings.get(raw as usize)
     }
 
     /// Number of distinct strings.
@@ -249,29 +307,10 @@ impl Labels {
         self.position(key).and_then(|i| self.values.get(i).copied())
     }
 
-    /// For sorted unique `keys`, writes the value of `keys[j]` (or `None`)
-    /// into `out[j]`, in one merge pass over both sorted key lists.
+    /// The sorted key syms and their values (parallel slices).
     #[inline]
-    pub(crate) fn fetch_sorted(&self, keys: &[Sym], out: &mut [Option<Sym>]) {
-        // Iterators instead of indices: no bounds checks in the merge.
-        let mut pairs = self.keys.iter().zip(self.values.iter());
-        let mut cur = pairs.next();
-        for (want, slot) in keys.iter().zip(out.iter_mut()) {
-            while let Some((k, v)) = cur {
-                if k < want {
-                    cur = pairs.next();
-                    continue;
-                }
-                if k == want {
-                    *slot = Some(*v);
-                    cur = pairs.next();
-                }
-                break;
-            }
-            if cur.is_none() {
-                break;
-            }
-        }
+    pub(crate) fn columns(&self) -> (&[Sym], &[Sym]) {
+        (&self.keys, &self.values)
     }
 
     /// The value of label `key` given as a string.

@@ -25,15 +25,19 @@
 //!   endpoint, and most terms are `==`/`in` tests. Interning label names and
 //!   values once turns those into `u32` compares over a small sorted vector,
 //!   with no hashing of strings and no allocation per match. Substring terms
-//!   (`contains`, `starts with`, `ends with`) resolve the endpoint's value
-//!   string through the [`Interner`] and search it.
+//!   (`contains`, `starts with`, `ends with`) with needles of up to 8 bytes
+//!   compare words the [`Interner`] keeps next to each string; longer ones
+//!   resolve the value's string and search it.
 //! - **How compile works**: [`CompiledSelector::compile`] walks the AST once,
 //!   interns each label and value, gives each distinct label name a slot,
 //!   turns `in` sets into sorted sym slices, folds `all()`/`global()` and
-//!   empty sets to constants, and emits a flat list of tests with "true" and
-//!   "false" jump targets (negations swap targets). Matching runs that list in
-//!   a loop; for selectors naming 4–32 labels it first fetches all their
-//!   values in one merge pass over the endpoint's sorted keys.
+//!   empty sets to constants, and splits the root `&&`/`||`: its equality,
+//!   `has` and small-set operands become branch-free compares, its substring
+//!   operands direct tests, and the rest a flat list of tests with "true" and
+//!   "false" jump targets (negations swap targets). For selectors naming 4–32
+//!   labels, matching first fetches all their values in one pass over the
+//!   endpoint's labels through a small collision-free hash table of the
+//!   selector's label names.
 //!
 //! # Round trip
 //!

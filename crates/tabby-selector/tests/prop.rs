@@ -95,6 +95,60 @@ fn small_labels() -> impl Strategy<Value = BTreeMap<String, String>> {
     )
 }
 
+/// Many label names (so the compiled matcher's hashed fetch of 4–32 names
+/// is exercised) and values around the 8-byte needle boundary.
+fn wide_label() -> BoxedStrategy<Arc<str>> {
+    (0u8..40).prop_map(|i| Arc::from(format!("l{i}"))).boxed()
+}
+fn wide_value() -> BoxedStrategy<Arc<str>> {
+    prop::sample::select(vec![
+        "",
+        "s",
+        "st",
+        "stable",
+        "-stable",
+        "v1-stable",
+        "stablest",
+        "abcdefgh",
+        "abcdefghi",
+        "xabcdefghx",
+        "gh",
+        "ghi",
+    ])
+    .prop_map(Arc::from)
+    .boxed()
+}
+fn wide_expr() -> impl Strategy<Value = Expr> {
+    leaf(wide_label(), wide_value())
+        .prop_recursive(4, 64, 12, |inner| {
+            prop_oneof![
+                inner.clone().prop_map(|e| Expr::Not(Box::new(e))),
+                prop::collection::vec(inner.clone(), 2..12).prop_map(Expr::And),
+                prop::collection::vec(inner, 2..12).prop_map(Expr::Or),
+            ]
+        })
+        .prop_map(Expr::normalize)
+}
+fn wide_labels() -> impl Strategy<Value = BTreeMap<String, String>> {
+    prop::collection::btree_map(
+        (0u8..44).prop_map(|i| format!("l{i}")),
+        prop::sample::select(vec![
+            "",
+            "s",
+            "stable",
+            "-stable",
+            "v1-stable",
+            "abcdefgh",
+            "abcdefghi",
+            "xabcdefghx",
+            "zzabcdefghizz",
+            "gh",
+        ])
+        .prop_map(str::to_owned),
+        0..40,
+    )
+}
+
 /// calico-semantics §4.2, over a plain list of pairs.
 fn reference(e: &Expr, labels: &[(String, String)]) -> bool {
     let lookup = |k: &str| -> Option<String> {
@@ -182,6 +236,19 @@ proptest! {
         }
         if compiled.is_never() {
             prop_assert!(!maps.iter().any(|m| sel.matches(m)));
+        }
+    }
+
+    #[test]
+    fn compiled_agrees_with_plain_wide(e in wide_expr(), maps in prop::collection::vec(wide_labels(), 1..6)) {
+        let sel = Selector::from_expr(e);
+        let mut interner = Interner::new();
+        let compiled = CompiledSelector::compile(&sel, &mut interner);
+        for m in &maps {
+            let l = Labels::from_pairs(m.iter(), &mut interner);
+            let want = sel.matches(m);
+            prop_assert_eq!(compiled.matches(&l, &interner), want, "{} on {:?}", sel, m);
+            prop_assert_eq!(compiled.matches_direct(&l, &interner), want, "{} on {:?}", sel, m);
         }
     }
 

@@ -1,0 +1,365 @@
+//! The smallest HTTP/1.1 client etcd's JSON gateway needs: `POST` with a JSON body,
+//! one connection per request (`Connection: close`), every step under a deadline,
+//! and a chunked-body reader for the watch stream.
+
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::time::{Duration, Instant};
+
+/// Largest response body read (a list of a whole big store fits comfortably).
+const MAX_RESPONSE: usize = 1 << 30;
+/// Largest response head.
+const MAX_HEAD: usize = 64 * 1024;
+
+/// One `http://host:port` endpoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Endpoint {
+    pub host: String,
+    pub port: u16,
+}
+
+impl Endpoint {
+    /// Parses `http://host:port` (a bare `host:port` also works).
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let t = text.trim();
+        if t.starts_with("https://") {
+            return Err(format!(
+                "`{t}`: https endpoints are not supported yet; use etcd on http (loopback or a trusted network)"
+            ));
+        }
+        let rest = t.strip_prefix("http://").unwrap_or(t).trim_end_matches('/');
+        let (host, port) = rest
+            .rsplit_once(':')
+            .ok_or_else(|| format!("`{t}` is not an endpoint like `http://127.0.0.1:2379`"))?;
+        let port = port
+            .parse::<u16>()
+            .map_err(|_| format!("`{t}` is not an endpoint like `http://127.0.0.1:2379`"))?;
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        if host.is_empty() || host.contains('/') {
+            return Err(format!(
+                "`{t}` is not an endpoint like `http://127.0.0.1:2379`"
+            ));
+        }
+        Ok(Self {
+            host: host.to_owned(),
+            port,
+        })
+    }
+
+    fn addrs(&self) -> io::Result<Vec<SocketAddr>> {
+        Ok((self.host.as_str(), self.port).to_socket_addrs()?.collect())
+    }
+}
+
+impl std::fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.host.contains(':') {
+            write!(f, "http://[{}]:{}", self.host, self.port)
+        } else {
+            write!(f, "http://{}:{}", self.host, self.port)
+        }
+    }
+}
+
+fn timed_out(what: &str) -> io::Error {
+    io::Error::new(io::ErrorKind::TimedOut, format!("timed out {what}"))
+}
+
+fn remaining(deadline: Instant, what: &str) -> io::Result<Duration> {
+    let now = Instant::now();
+    if now >= deadline {
+        return Err(timed_out(what));
+    }
+    Ok(deadline - now)
+}
+
+/// Connects to the first address that answers before the deadline.
+fn connect(ep: &Endpoint, deadline: Instant, connect_timeout: Duration) -> io::Result<TcpStream> {
+    let mut last = io::Error::new(io::ErrorKind::NotFound, "no address");
+    for addr in ep.addrs()? {
+        let t = remaining(deadline, "connecting")?.min(connect_timeout);
+        match TcpStream::connect_timeout(&addr, t) {
+            Ok(s) => {
+                s.set_nodelay(true)?;
+                return Ok(s);
+            }
+            Err(e) => last = e,
+        }
+    }
+    Err(last)
+}
+
+fn write_request(
+    s: &mut TcpStream,
+    ep: &Endpoint,
+    path: &str,
+    body: &[u8],
+    close: bool,
+) -> io::Result<()> {
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: {}:{}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n{}\r\n",
+        ep.host,
+        ep.port,
+        body.len(),
+        if close { "Connection: close\r\n" } else { "" }
+    );
+    let mut msg = head.into_bytes();
+    msg.extend_from_slice(body);
+    s.write_all(&msg)?;
+    s.flush()
+}
+
+/// The parsed response head.
+#[derive(Debug)]
+struct Head {
+    status: u16,
+    chunked: bool,
+    length: Option<usize>,
+}
+
+fn parse_head(text: &str) -> io::Result<Head> {
+    let bad = || io::Error::new(io::ErrorKind::InvalidData, "malformed HTTP response");
+    let mut lines = text.split("\r\n");
+    let status_line = lines.next().ok_or_else(bad)?;
+    let status = status_line
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(bad)?;
+    let (mut chunked, mut length) = (false, None);
+    for l in lines {
+        let Some((k, v)) = l.split_once(':') else {
+            continue;
+        };
+        let (k, v) = (k.trim().to_ascii_lowercase(), v.trim());
+        if k == "transfer-encoding" && v.to_ascii_lowercase().contains("chunked") {
+            chunked = true;
+        } else if k == "content-length" {
+            length = v.parse().ok();
+        }
+    }
+    Ok(Head {
+        status,
+        chunked,
+        length,
+    })
+}
+
+/// Reads the head (through the blank line) byte by byte from a buffered reader.
+fn read_head<R: BufRead>(r: &mut R) -> io::Result<Head> {
+    let mut head = Vec::new();
+    loop {
+        let mut line = Vec::new();
+        let n = r.take(MAX_HEAD as u64).read_until(b'\n', &mut line)?;
+        if n == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "the server closed the connection before answering",
+            ));
+        }
+        head.extend_from_slice(&line);
+        if head.len() > MAX_HEAD {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "response head too large",
+            ));
+        }
+        if line == b"\r\n" || line == b"\n" {
+            break;
+        }
+    }
+    parse_head(&String::from_utf8_lossy(&head))
+}
+
+/// `POST path` with a JSON body; returns the status and the body. Every step must
+/// finish before `timeout` from now.
+pub(crate) fn post(
+    ep: &Endpoint,
+    path: &str,
+    body: &[u8],
+    timeout: Duration,
+    connect_timeout: Duration,
+) -> io::Result<(u16, Vec<u8>)> {
+    let deadline = Instant::now() + timeout;
+    let mut s = connect(ep, deadline, connect_timeout)?;
+    s.set_write_timeout(Some(remaining(deadline, "sending")?))?;
+    write_request(&mut s, ep, path, body, true)?;
+    // Read everything (the server closes), refreshing the read timeout so the whole
+    // exchange stays within the deadline.
+    let mut raw = Vec::new();
+    let mut buf = [0u8; 16 * 1024];
+    loop {
+        s.set_read_timeout(Some(remaining(deadline, "waiting for the answer")?))?;
+        match s.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => {
+                raw.extend_from_slice(buf.get(..n).unwrap_or_default());
+                if raw.len() > MAX_RESPONSE {
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        "response too large",
+                    ));
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) =>
+            {
+                return Err(timed_out("waiting for the answer"))
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    let mut r = BufReader::new(raw.as_slice());
+    let head = read_head(&mut r)?;
+    let mut body = Vec::new();
+    if head.chunked {
+        ChunkedReader::new(r).read_to_end(&mut body)?;
+    } else {
+        r.read_to_end(&mut body)?;
+        if let Some(len) = head.length {
+            body.truncate(len);
+        }
+    }
+    Ok((head.status, body))
+}
+
+/// Opens a streaming `POST` (the watch): returns the status, the body reader (chunked
+/// decoding applied) and a handle to shut the connection down from another thread.
+pub(crate) fn open_stream(
+    ep: &Endpoint,
+    path: &str,
+    body: &[u8],
+    timeout: Duration,
+    connect_timeout: Duration,
+) -> io::Result<(u16, Box<dyn Read + Send>, TcpStream)> {
+    let deadline = Instant::now() + timeout;
+    let mut s = connect(ep, deadline, connect_timeout)?;
+    s.set_write_timeout(Some(remaining(deadline, "sending")?))?;
+    write_request(&mut s, ep, path, body, false)?;
+    s.set_read_timeout(Some(remaining(deadline, "waiting for the answer")?))?;
+    let handle = s.try_clone()?;
+    let mut r = BufReader::new(s);
+    let head = read_head(&mut r)?;
+    // From here the stream is long-lived: no read timeout (the owner shuts it down).
+    r.get_ref().set_read_timeout(None)?;
+    let reader: Box<dyn Read + Send> = if head.chunked {
+        Box::new(ChunkedReader::new(r))
+    } else {
+        Box::new(r)
+    };
+    Ok((head.status, reader, handle))
+}
+
+/// Decodes `Transfer-Encoding: chunked`.
+pub(crate) struct ChunkedReader<R> {
+    inner: R,
+    left: usize,
+    done: bool,
+}
+
+impl<R: BufRead> ChunkedReader<R> {
+    pub fn new(inner: R) -> Self {
+        Self {
+            inner,
+            left: 0,
+            done: false,
+        }
+    }
+}
+
+impl<R: BufRead> Read for ChunkedReader<R> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        if self.done || out.is_empty() {
+            return Ok(0);
+        }
+        if self.left == 0 {
+            let mut line = String::new();
+            // Skip the CRLF that ends the previous chunk.
+            loop {
+                line.clear();
+                let n = (&mut self.inner).take(1024).read_line(&mut line)?;
+                if n == 0 {
+                    return Err(io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        "the stream ended",
+                    ));
+                }
+                if !line.trim().is_empty() {
+                    break;
+                }
+            }
+            let size_text = line.trim().split(';').next().unwrap_or_default();
+            let size = usize::from_str_radix(size_text, 16)
+                .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "bad chunk size"))?;
+            if size == 0 {
+                self.done = true;
+                return Ok(0);
+            }
+            self.left = size;
+        }
+        let want = out.len().min(self.left);
+        let n = self.inner.read(out.get_mut(..want).unwrap_or_default())?;
+        if n == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "the stream ended",
+            ));
+        }
+        self.left -= n;
+        Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoints() {
+        let ok = [
+            ("http://127.0.0.1:2379", "127.0.0.1", 2379),
+            ("127.0.0.1:23790", "127.0.0.1", 23790),
+            ("http://localhost:1/", "localhost", 1),
+            ("http://[::1]:2379", "::1", 2379),
+        ];
+        for (t, h, p) in ok {
+            let e = Endpoint::parse(t).unwrap();
+            assert_eq!((e.host.as_str(), e.port), (h, p), "{t}");
+        }
+        for bad in ["https://a:1", "http://a", "a:b", "http://:1", ""] {
+            assert!(Endpoint::parse(bad).is_err(), "{bad}");
+        }
+        assert_eq!(
+            Endpoint::parse("http://[::1]:2").unwrap().to_string(),
+            "http://[::1]:2"
+        );
+    }
+
+    #[test]
+    fn chunked_decoding() {
+        let raw = b"5\r\nhello\r\n7;ext=1\r\n, world\r\n0\r\n\r\n";
+        let mut out = String::new();
+        ChunkedReader::new(&raw[..])
+            .read_to_string(&mut out)
+            .unwrap();
+        assert_eq!(out, "hello, world");
+        let cut = b"5\r\nhel";
+        let mut out = Vec::new();
+        assert!(ChunkedReader::new(&cut[..]).read_to_end(&mut out).is_err());
+    }
+
+    #[test]
+    fn heads() {
+        let h = parse_head("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Type: x\r\n")
+            .unwrap();
+        assert!(h.chunked);
+        assert_eq!(h.status, 200);
+        let h = parse_head("HTTP/1.1 400 Bad Request\r\ncontent-length: 12").unwrap();
+        assert_eq!((h.status, h.length, h.chunked), (400, Some(12), false));
+        assert!(parse_head("garbage").is_err());
+    }
+}

@@ -843,7 +843,7 @@ pub fn run_get(args: &GetArgs) -> anyhow::Result<Exit> {
                     s.push('\n');
                     s
                 }
-                Some(v) => to_yaml(&v),
+                Some(v) => tabby_load::to_yaml_document(&v),
             }
         }
         GetFormat::Table | GetFormat::Wide => {
@@ -955,37 +955,6 @@ fn table(kind: Kind, items: &[Stored], with_ns: bool, wide: bool) -> String {
         out.push('\n');
     }
     out
-}
-
-/// JSON to YAML text (block style; strings that would read as other types quoted).
-pub(crate) fn to_yaml(v: &Value) -> String {
-    use yaml_rust2::{Yaml, YamlEmitter};
-    fn conv(v: &Value) -> Yaml {
-        match v {
-            Value::Null => Yaml::Null,
-            Value::Bool(b) => Yaml::Boolean(*b),
-            Value::Number(n) => match n.as_i64() {
-                Some(i) => Yaml::Integer(i),
-                None => Yaml::Real(n.to_string()),
-            },
-            Value::String(s) => Yaml::String(s.clone()),
-            Value::Array(a) => Yaml::Array(a.iter().map(conv).collect()),
-            Value::Object(m) => {
-                let mut h = yaml_rust2::yaml::Hash::new();
-                for (k, x) in m {
-                    h.insert(Yaml::String(k.clone()), conv(x));
-                }
-                Yaml::Hash(h)
-            }
-        }
-    }
-    let mut out = String::new();
-    let mut em = YamlEmitter::new(&mut out);
-    if em.dump(&conv(v)).is_err() {
-        return format!("{v}\n");
-    }
-    let body = out.strip_prefix("---\n").unwrap_or(&out).to_owned();
-    format!("{body}\n")
 }
 
 // --- label -------------------------------------------------------------------------

@@ -26,6 +26,7 @@ mod codes;
 mod decode;
 mod json;
 mod node;
+mod write;
 mod yaml;
 
 use std::collections::HashSet;
@@ -35,6 +36,7 @@ use std::sync::Arc;
 
 pub use node::{path_to_string, Node, NodeKind, PathSeg};
 pub use tabby_diag::{Diagnostic, Diagnostics, Loc, SourceFile};
+pub use write::to_yaml_document;
 
 /// The diagnostic codes this crate emits.
 pub mod code {

@@ -3,7 +3,6 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-
 use crate::ClusterRead;
 
 /// Directory for cluster-scoped kinds. Namespace names are DNS labels, which never

@@ -17,12 +17,16 @@
 //!                        └─write_snapshot─▶ DIR/<namespace|_cluster>/<plural>[.<group>].yaml
 //! ```
 //!
+//! [`watch`] then follows one resource type from its list's resourceVersion
+//! (kube-rs `Api::watch`; resumable; 410 Gone is [`WatchError::Expired`]).
+//!
 //! The API is synchronous: each read runs on a private current-thread tokio runtime,
 //! bounded by [`ReadOptions::timeout`].
 
 mod crd;
 mod read;
 mod snapshot;
+mod watch;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -33,6 +37,7 @@ use tabby_diag::{Diagnostic, Diagnostics};
 use tabby_load::{load_str, LoadOptions, Loaded};
 
 pub use snapshot::SnapshotError;
+pub use watch::{ChangeType, WatchError, WatchEvent, WatchTarget, Watched};
 
 /// Stable diagnostic codes of this crate (`E09xx`, `W09xx`, `N09xx`), documented in
 /// `docs/clusters.md`.
@@ -187,6 +192,10 @@ pub struct ClusterRead {
     pub server: String,
     /// Objects in snapshot order: by [`ClusterObject::snapshot_place`], then name.
     pub objects: Vec<ClusterObject>,
+    /// Each listed resource type's list resourceVersion, by list path
+    /// (`/api/v1/namespaces`, `/apis/crd.projectcalico.org/v1/networkpolicies`):
+    /// where a [`watch`] of that type starts.
+    pub resource_versions: std::collections::BTreeMap<String, String>,
     /// What was skipped or converted, and why (warnings and notes, no location).
     pub diagnostics: Diagnostics,
 }
@@ -233,4 +242,22 @@ impl ClusterRead {
 /// fails (no configuration, connection refused, 401, 5xx, timeout) is an error.
 pub fn read_cluster(source: &ClusterSource, opts: &ReadOptions) -> Result<ClusterRead, ReadError> {
     read::read_cluster(source, opts)
+}
+
+/// Watches one resource type from `resource_version` (typically the list's, see
+/// [`ClusterRead::resource_versions`] and [`WatchTarget::path`]) through kube-rs's `Api::watch`, until the server
+/// closes the stream, the connection drops, or [`ReadOptions::timeout`] passes.
+///
+/// Returns the events in order and the last resourceVersion seen (bookmarks
+/// included): call again with [`Watched::resource_version`] to resume. A
+/// resourceVersion the server no longer has (410 Gone, as an HTTP answer or an
+/// `ERROR` event) is [`WatchError::Expired`]: the caller re-lists; tabby does not
+/// re-list by itself, so a consumer never misses that its view was rebuilt.
+pub fn watch(
+    source: &ClusterSource,
+    target: WatchTarget,
+    resource_version: &str,
+    opts: &ReadOptions,
+) -> Result<Watched, WatchError> {
+    watch::watch(source, target, resource_version, opts)
 }

@@ -12,9 +12,9 @@ use tabby_diag::{Diagnostic, Diagnostics};
 use crate::{code, crd, ClusterObject, ClusterRead, ClusterSource, ReadError, ReadOptions};
 
 /// Calico's aggregated API server.
-const CALICO_V3: &str = "projectcalico.org/v3";
+pub(crate) const CALICO_V3: &str = "projectcalico.org/v3";
 /// Calico's CRDs (Kubernetes datastore mode).
-const CALICO_CRD: &str = "crd.projectcalico.org/v1";
+pub(crate) const CALICO_CRD: &str = "crd.projectcalico.org/v1";
 
 /// Calico kinds tabby does not list from a cluster: in Kubernetes datastore mode
 /// Calico derives them from Pods (WorkloadEndpoint) and from Namespaces and
@@ -22,12 +22,12 @@ const CALICO_CRD: &str = "crd.projectcalico.org/v1";
 const DERIVED: &[Kind] = &[Kind::WorkloadEndpoint, Kind::Profile];
 
 /// A configuration and the names it goes by.
-struct Resolved {
-    config: Config,
-    context: String,
+pub(crate) struct Resolved {
+    pub(crate) config: Config,
+    pub(crate) context: String,
 }
 
-fn resolve(source: &ClusterSource, opts: &ReadOptions) -> Result<Resolved, ReadError> {
+pub(crate) fn resolve(source: &ClusterSource, opts: &ReadOptions) -> Result<Resolved, ReadError> {
     let kube_opts = KubeConfigOptions {
         context: source.context.clone(),
         ..KubeConfigOptions::default()
@@ -108,7 +108,7 @@ fn block_on_small<F: std::future::Future>(fut: F) -> Result<F::Output, ReadError
     Ok(rt.block_on(fut))
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime, ReadError> {
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, ReadError> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -138,10 +138,11 @@ pub(crate) fn read_cluster(
             count: 0,
         };
         match tokio::time::timeout(opts.timeout, reader.read_all()).await {
-            Ok(r) => r.map(|(objects, diagnostics)| ClusterRead {
+            Ok(r) => r.map(|(objects, resource_versions, diagnostics)| ClusterRead {
                 context: resolved.context,
                 server: server2,
                 objects,
+                resource_versions,
                 diagnostics,
             }),
             Err(_) => Err(ReadError::Timeout {
@@ -158,15 +159,15 @@ pub(crate) fn read_cluster(
 
 /// One resource type to list.
 #[derive(Debug, Clone)]
-struct Target {
-    kind: Kind,
+pub(crate) struct Target {
+    pub(crate) kind: Kind,
     /// `v1`, `apps/v1`, `crd.projectcalico.org/v1`...
-    api_version: &'static str,
-    plural: &'static str,
+    pub(crate) api_version: &'static str,
+    pub(crate) plural: &'static str,
 }
 
 impl Target {
-    fn path(&self) -> String {
+    pub(crate) fn path(&self) -> String {
         if self.api_version.contains('/') {
             format!("/apis/{}/{}", self.api_version, self.plural)
         } else {
@@ -181,26 +182,31 @@ impl Target {
 
 /// How one list ended.
 enum Listed {
-    Items(Vec<Value>),
+    /// The items and the list's `metadata.resourceVersion` (first page).
+    Items(Vec<Value>, String),
     Skipped(u16, String),
 }
 
-struct Reader<'a> {
-    client: Client,
-    server: String,
-    opts: &'a ReadOptions,
-    diagnostics: Diagnostics,
-    count: usize,
+pub(crate) struct Reader<'a> {
+    pub(crate) client: Client,
+    pub(crate) server: String,
+    pub(crate) opts: &'a ReadOptions,
+    pub(crate) diagnostics: Diagnostics,
+    pub(crate) count: usize,
 }
 
 impl Reader<'_> {
-    async fn read_all(mut self) -> Result<(Vec<ClusterObject>, Diagnostics), ReadError> {
+    async fn read_all(
+        mut self,
+    ) -> Result<(Vec<ClusterObject>, BTreeMap<String, String>, Diagnostics), ReadError> {
         let served = self.discover().await?;
         let targets = self.plan(&served);
         let mut objects = Vec::new();
+        let mut versions = BTreeMap::new();
         for target in targets {
             match self.list(&target).await? {
-                Listed::Items(items) => {
+                Listed::Items(items, rv) => {
+                    versions.insert(target.path(), rv);
                     for item in items {
                         if let Some(obj) = self.normalise(&target, item) {
                             objects.push(obj);
@@ -228,7 +234,7 @@ impl Reader<'_> {
             }
         }
         objects.sort_by(|a, b| (a.snapshot_place(), a.name()).cmp(&(b.snapshot_place(), b.name())));
-        Ok((objects, self.diagnostics))
+        Ok((objects, versions, self.diagnostics))
     }
 
     /// Resource names (plurals) served per group version, for the versions tabby reads.
@@ -334,6 +340,7 @@ impl Reader<'_> {
         'restart: loop {
             let mut items: Vec<Value> = Vec::new();
             let mut token: Option<String> = None;
+            let mut version = String::new();
             loop {
                 let mut lp = ListParams::default().limit(self.opts.page_size);
                 if let Some(t) = &token {
@@ -380,13 +387,19 @@ impl Reader<'_> {
                     return Err(ReadError::TooMany(self.opts.max_objects));
                 }
                 items.extend(page_items);
+                if version.is_empty() {
+                    page.pointer("/metadata/resourceVersion")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .clone_into(&mut version);
+                }
                 token = page
                     .pointer("/metadata/continue")
                     .and_then(Value::as_str)
                     .filter(|t| !t.is_empty())
                     .map(str::to_owned);
                 if token.is_none() {
-                    return Ok(Listed::Items(items));
+                    return Ok(Listed::Items(items, version));
                 }
             }
         }
@@ -394,7 +407,7 @@ impl Reader<'_> {
 
     /// Fills in `apiVersion`/`kind` (built-in lists omit them on items), drops
     /// `managedFields`, and converts CRD-stored Calico objects.
-    fn normalise(&mut self, target: &Target, mut item: Value) -> Option<ClusterObject> {
+    pub(crate) fn normalise(&mut self, target: &Target, mut item: Value) -> Option<ClusterObject> {
         let Value::Object(map) = &mut item else {
             return None;
         };
@@ -425,7 +438,7 @@ impl Reader<'_> {
         })
     }
 
-    fn request_error(&self, path: &str, e: &kube::Error) -> ReadError {
+    pub(crate) fn request_error(&self, path: &str, e: &kube::Error) -> ReadError {
         let reason = match e {
             kube::Error::Api(s) => match s.code {
                 401 => "401 Unauthorized: the credentials were not accepted".to_owned(),
@@ -452,7 +465,7 @@ fn plurals(
         .collect()
 }
 
-fn status_reason(s: &kube::core::Status) -> String {
+pub(crate) fn status_reason(s: &kube::core::Status) -> String {
     let text = if s.message.is_empty() {
         s.reason.clone()
     } else {
@@ -476,7 +489,7 @@ fn error_chain(e: &dyn std::error::Error) -> String {
     lower_first(&parts.join(": "))
 }
 
-fn lower_first(s: &str) -> String {
+pub(crate) fn lower_first(s: &str) -> String {
     let mut c = s.chars();
     c.next()
         .map(|f| f.to_lowercase().collect::<String>() + c.as_str())

@@ -55,6 +55,11 @@ pub struct Route {
     pub file: String,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub once: bool,
+    /// A watch (`?watch=true&resourceVersion=<this>`): the body is newline-delimited
+    /// watch events, sent whole, then the connection closes (as a server ending the
+    /// watch). Only a watch from exactly this resourceVersion matches.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub watch_from: Option<String>,
 }
 
 /// A generated scenario: its routes and the bodies they name.
@@ -156,6 +161,9 @@ pub fn generate(calico: Calico) -> Scenario {
         s.add(&path, 200, &file, &list);
         for (plural, kind, _) in &resources {
             let items = by_type.remove(&(gv, plural)).unwrap_or_default();
+            if gv == "v1" && *plural == "namespaces" {
+                s.add_namespace_watches(&items);
+            }
             s.add_list(gv, plural, kind, items);
         }
     }
@@ -175,11 +183,80 @@ impl Scenario {
             status,
             file: file.to_owned(),
             once: false,
+            watch_from: None,
         });
         self.files.insert(
             file.to_owned(),
             serde_json::to_string_pretty(body).unwrap() + "\n",
         );
+    }
+
+    /// A watch of `path` from `from`, answered with `status` and either newline-delimited
+    /// events (200) or a `Status` (an error status).
+    fn add_watch(&mut self, path: &str, from: &str, status: u16, file: &str, body: &[Value]) {
+        self.routes.push(Route {
+            path: path.to_owned(),
+            r#continue: None,
+            status,
+            file: file.to_owned(),
+            once: false,
+            watch_from: Some(from.to_owned()),
+        });
+        let text: String = body
+            .iter()
+            .map(|e| serde_json::to_string(e).unwrap() + "\n")
+            .collect();
+        self.files.insert(file.to_owned(), text);
+    }
+
+    /// Watches of namespaces, after their list at resourceVersion 2000: from 2000 an
+    /// ADDED, a MODIFIED and a BOOKMARK (to 2003), then the server closes; from 2003 a
+    /// DELETED (2004), then closes; from 2004 an ERROR event 410 (history compacted);
+    /// from 1000 (older than the list) an HTTP 410.
+    fn add_namespace_watches(&mut self, namespaces: &[Value]) {
+        let path = "/api/v1/namespaces";
+        let ns = |name: &str, rv: u64, labels: Value| {
+            let mut v = json!({"apiVersion": "v1", "kind": "Namespace",
+                "metadata": {"name": name, "labels": labels}, "spec": {}});
+            server_fill(&mut v, Kind::Namespace, rv);
+            v
+        };
+        let added = ns("tabby-watch", 2001, json!({"team": "watch"}));
+        let mut modified = namespaces.first().cloned().unwrap();
+        modified["metadata"]["resourceVersion"] = json!("2002");
+        modified["metadata"]["labels"]["tabby-watched"] = json!("yes");
+        let mut deleted = added.clone();
+        deleted["metadata"]["resourceVersion"] = json!("2004");
+        let bookmark = json!({"kind": "Namespace", "apiVersion": "v1",
+                              "metadata": {"resourceVersion": "2003"}});
+        self.add_watch(
+            path,
+            "2000",
+            200,
+            "watch-v1-namespaces-2000.jsonl",
+            &[
+                json!({"type": "ADDED", "object": added}),
+                json!({"type": "MODIFIED", "object": modified}),
+                json!({"type": "BOOKMARK", "object": bookmark}),
+            ],
+        );
+        self.add_watch(
+            path,
+            "2003",
+            200,
+            "watch-v1-namespaces-2003.jsonl",
+            &[json!({"type": "DELETED", "object": deleted})],
+        );
+        let compacted = status(410, "Expired", "too old resource version: 2004 (2100)");
+        self.add_watch(
+            path,
+            "2004",
+            200,
+            "watch-v1-namespaces-2004.jsonl",
+            &[json!({"type": "ERROR", "object": compacted})],
+        );
+        let gone = status(410, "Expired", "too old resource version: 1000 (2000)");
+        self.add_watch(path, "1000", 410, "watch-v1-namespaces-1000.json", &[gone]);
     }
 
     /// The pages of one list. `cronjobs` answers 403 (the recorded credentials may not
@@ -247,6 +324,7 @@ impl Scenario {
                     status: 410,
                     file: format!("{stem}-{i}-expired.json"),
                     once: true,
+                    watch_from: None,
                 });
                 self.files.insert(
                     format!("{stem}-{i}-expired.json"),
@@ -259,6 +337,7 @@ impl Scenario {
                 status: 200,
                 file: file.clone(),
                 once: false,
+                watch_from: None,
             });
             self.files
                 .insert(file, serde_json::to_string_pretty(&body).unwrap() + "\n");
@@ -531,7 +610,7 @@ fn handle(stream: TcpStream, state: &State, log: &Mutex<Vec<String>>) {
         let mut body = vec![0u8; content_length];
         let _ = reader.read_exact(&mut body);
         log.lock().unwrap().push(target.clone());
-        let (status, text) = answer(&target, state);
+        let (status, text, watch) = answer(&target, state);
         let reason = match status {
             200 => "OK",
             403 => "Forbidden",
@@ -540,31 +619,47 @@ fn handle(stream: TcpStream, state: &State, log: &Mutex<Vec<String>>) {
             503 => "Service Unavailable",
             _ => "Other",
         };
+        // A watch streams its events, then the server ends it by closing the connection.
+        let close = if watch { "Connection: close\r\n" } else { "" };
         let resp = format!(
-            "HTTP/1.1 {status} {reason}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{text}",
+            "HTTP/1.1 {status} {reason}\r\nContent-Type: application/json\r\n{close}Content-Length: {}\r\n\r\n{text}",
             text.len()
         );
-        if out.write_all(resp.as_bytes()).is_err() {
+        if out.write_all(resp.as_bytes()).is_err() || watch {
             return;
         }
     }
 }
 
-fn answer(target: &str, state: &State) -> (u16, String) {
+/// The status and body for one request, and whether it is a watch.
+fn answer(target: &str, state: &State) -> (u16, String, bool) {
     let (path, query) = target.split_once('?').unwrap_or((target, ""));
-    let token = query
-        .split('&')
-        .filter_map(|kv| kv.split_once('='))
-        .find(|(k, _)| *k == "continue")
-        .map(|(_, v)| v.to_owned());
+    let param = |name: &str| {
+        query
+            .split('&')
+            .filter_map(|kv| kv.split_once('='))
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.to_owned())
+    };
+    let token = param("continue");
+    let watch = matches!(param("watch").as_deref(), Some("true" | "1"));
+    let watch_from = if watch {
+        Some(param("resourceVersion").unwrap_or_default())
+    } else {
+        None
+    };
     let mut st = state.lock().unwrap();
     let (scenario, used) = &mut *st;
     for (i, r) in scenario.routes.iter().enumerate() {
-        if r.path == path && r.r#continue == token && !(r.once && used.contains(&i)) {
+        if r.path == path
+            && r.r#continue == token
+            && r.watch_from == watch_from
+            && !(r.once && used.contains(&i))
+        {
             if r.once {
                 used.push(i);
             }
-            return (r.status, scenario.files[&r.file].clone());
+            return (r.status, scenario.files[&r.file].clone(), watch);
         }
     }
     let nf = status(
@@ -572,7 +667,7 @@ fn answer(target: &str, state: &State) -> (u16, String) {
         "NotFound",
         "the server could not find the requested resource",
     );
-    (404, nf.to_string())
+    (404, nf.to_string(), watch)
 }
 
 /// Writes a kubeconfig with one context `recorded` (the current context) pointing at

@@ -14,9 +14,10 @@ use tabby_flowlog::{
 use tabby_replay::summary::{Counts, Summary};
 use tabby_replay::{GroupReport, ReplayOptions, Replayer, Report, RunOptions, Tally};
 
-use crate::input::{report_diagnostics, Input, InputArgs};
+use crate::input::{read_live_cluster, report_diagnostics, ClusterArgs, Input, InputArgs};
 use crate::output::{print_json, print_stdout, OutputFormat};
 use crate::Exit;
+use tabby_load::Loaded;
 
 fn parse_format(s: &str) -> Result<Format, String> {
     s.parse::<Format>()
@@ -51,6 +52,9 @@ pub struct ReplayArgs {
 
     #[command(flatten)]
     pub input: InputArgs,
+
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
 
     /// Compare with this policy set's verdicts instead of the recorded actions (takes every path up to the next option)
     #[arg(long, value_name = "OLD_PATH", num_args = 1..)]
@@ -287,11 +291,21 @@ fn run_files<S: tabby_replay::Sink>(
     Some(total)
 }
 
-fn load_engine(paths: &[PathBuf], verbose: bool, pod_cidr: IpNet) -> Option<Engine> {
-    let input = Input::read(&InputArgs {
-        paths: paths.to_vec(),
-        verbose,
-    });
+/// The engine for these paths, plus the live cluster's objects when one was read
+/// (shared by the new set and the baseline, as `tabby diff` shares it).
+fn load_engine(
+    paths: &[PathBuf],
+    live: Option<&Loaded>,
+    verbose: bool,
+    pod_cidr: IpNet,
+) -> Option<Engine> {
+    let input = Input::read_with_live(
+        &InputArgs {
+            paths: paths.to_vec(),
+            verbose,
+        },
+        live,
+    );
     report_diagnostics(&input.diagnostics, verbose);
     if input.has_unreadable_path() {
         return None;
@@ -322,13 +336,27 @@ fn threads(n: Option<usize>) -> usize {
 }
 
 pub fn run_replay(args: &ReplayArgs) -> anyhow::Result<Exit> {
-    let Some(engine) = load_engine(&args.input.paths, args.input.verbose, args.pod_cidr) else {
+    let live = match args.cluster.source() {
+        Some(source) => Some(read_live_cluster(&source)?),
+        None => None,
+    };
+    let Some(engine) = load_engine(
+        &args.input.paths,
+        live.as_ref(),
+        args.input.verbose,
+        args.pod_cidr,
+    ) else {
         return Ok(Exit::Error);
     };
     let baseline = if args.baseline.is_empty() {
         None
     } else {
-        match load_engine(&args.baseline, args.input.verbose, args.pod_cidr) {
+        match load_engine(
+            &args.baseline,
+            live.as_ref(),
+            args.input.verbose,
+            args.pod_cidr,
+        ) {
             Some(e) => Some(e),
             None => return Ok(Exit::Error),
         }

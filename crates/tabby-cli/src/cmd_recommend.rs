@@ -9,7 +9,7 @@ use clap::{Args as ClapArgs, ValueEnum};
 use tabby_flowlog::{FlowReader, FlowRecord, ReadOptions};
 use tabby_recommend::{Options, PolicyFormat, Recommender};
 
-use crate::input::{report_diagnostics, split_flow_args, Input, InputArgs};
+use crate::input::{report_diagnostics, split_flow_args, ClusterArgs, Input, InputArgs};
 use crate::output::{print_json, print_stdout};
 use crate::Exit;
 
@@ -45,6 +45,9 @@ pub struct Args {
     /// Cluster resources (files or directories): pods, namespaces, services, host endpoints
     #[arg(value_name = "PATH")]
     pub paths: Vec<PathBuf>,
+
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
 
     /// Policy kind to write
     #[arg(long, value_enum, default_value_t = FormatArg::Calico)]
@@ -106,13 +109,16 @@ pub fn run(args: &Args) -> anyhow::Result<Exit> {
         eprintln!("error: no flow log given: `--flows` needs at least one flow-log file (directories and YAML files are cluster inputs)");
         return Ok(Exit::Error);
     }
-    let cluster = if paths.is_empty() {
+    let cluster = if paths.is_empty() && args.cluster.source().is_none() {
         None
     } else {
-        let input = Input::read(&InputArgs {
-            paths: paths.clone(),
-            verbose: args.verbose,
-        });
+        let input = Input::read_with_cluster(
+            &InputArgs {
+                paths: paths.clone(),
+                verbose: args.verbose,
+            },
+            &args.cluster,
+        )?;
         report_diagnostics(&input.diagnostics, args.verbose);
         if input.has_unreadable_path() || input.has_errors() {
             eprintln!("error: the cluster input has errors (see above); fix them first");

@@ -99,13 +99,17 @@ pub fn split_port(text: &str) -> Result<(u16, Option<&str>), String> {
 
 /// Makes `PATH...` optional in the subcommands that also take [`ClusterArgs`]
 /// (`--cluster`, `--kubeconfig` or `--context` then stand in for it). Commands without
-/// the cluster flags keep their paths required.
+/// the cluster flags keep their paths required; commands whose paths are optional
+/// anyway (`recommend`) are left alone.
 pub fn cluster_aware(cmd: clap::Command) -> clap::Command {
     let names: Vec<String> = cmd
         .get_subcommands()
         .filter(|sub| {
             let has = |id: &str| sub.get_arguments().any(|a| a.get_id() == id);
-            has("paths") && has("cluster") && has("kubeconfig") && has("context")
+            let paths_required = sub
+                .get_arguments()
+                .any(|a| a.get_id() == "paths" && a.is_required_set());
+            paths_required && has("cluster") && has("kubeconfig") && has("context")
         })
         .map(|sub| sub.get_name().to_owned())
         .collect();

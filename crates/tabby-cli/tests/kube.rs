@@ -182,6 +182,8 @@ fn every_analysis_command_reads_the_cluster() {
         vec!["validate"],
         vec!["lint"],
         vec!["reach", "-o", "csv"],
+        vec!["replay", "--flows", "examples/flows/normal.jsonl"],
+        vec!["recommend", "--flows", "examples/flows/normal.jsonl"],
         vec![
             "trace",
             "--from",

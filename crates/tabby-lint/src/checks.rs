@@ -72,6 +72,9 @@ pub(crate) fn run_all(engine: &Engine, config: &LintConfig, out: &mut Vec<Findin
     if on("TL014") {
         allow_all(&cx, out);
     }
+    if on("TL015") {
+        block_bypassed(&cx, out);
+    }
 }
 
 /// Shared per-run data.
@@ -1050,6 +1053,264 @@ fn shadowed(cx: &Cx<'_>, out: &mut Vec<Finding>) {
             }
         }
     }
+}
+
+/// At most this many probe engines are built by TL015 (one per Deny rule that has
+/// an allowed candidate flow).
+const MAX_BLOCK_RULES: usize = 16;
+/// At most this many addresses and (protocol, port) pairs per probed rule.
+const MAX_BLOCK_PROBES: usize = 32;
+
+/// One address inside `net` (its first host when it has hosts).
+fn inside(net: &ipnet::IpNet) -> IpAddr {
+    net.hosts().next().unwrap_or_else(|| net.addr())
+}
+
+/// TL015: a Deny rule naming addresses (a threat feed: `nets`, or a selector of
+/// network sets) that an earlier tier, policy or rule bypasses: for an endpoint it
+/// applies to, a flow to (egress) or from (ingress) one of its addresses that the
+/// Deny matches is allowed first. Both facts come from the engine: the allow from
+/// the cluster as it is, the match from a probe cluster holding only that rule.
+fn block_bypassed(cx: &Cx<'_>, out: &mut Vec<Finding>) {
+    let sets: Vec<&Endpoint> =
+        cx.e.endpoints()
+            .iter()
+            .filter(|e| e.kind == EndpointKind::NetworkSet)
+            .collect();
+    let mut builds = 0usize;
+    for (id, p) in cx.enforced() {
+        for dir in [Direction::Ingress, Direction::Egress] {
+            if !p.policy.applies_in(dir) {
+                continue;
+            }
+            for (j, r) in p.policy.rules(dir).iter().enumerate() {
+                if r.action != Action::Deny {
+                    continue;
+                }
+                let peer = match dir {
+                    Direction::Ingress => &r.source,
+                    Direction::Egress => &r.destination,
+                };
+                // Blocked addresses: the rule's own CIDRs, or network sets its selector picks.
+                let mut addrs: Vec<(IpAddr, String)> = peer
+                    .nets
+                    .iter()
+                    .filter(|n| n.prefix_len() > 0)
+                    .map(|n| (inside(n), n.to_string()))
+                    .collect();
+                if let Some(s) = &peer.selector {
+                    for e in sets.iter().filter(|e| s.matches(&e.labels)) {
+                        for n in &e.nets {
+                            addrs.push((inside(n), e.display_name()));
+                        }
+                    }
+                }
+                addrs.truncate(MAX_BLOCK_PROBES);
+                if addrs.is_empty() {
+                    continue;
+                }
+                if let Some(f) = block_probe(cx, id, dir, j, r, &addrs, &mut builds) {
+                    out.push(f);
+                }
+            }
+        }
+    }
+}
+
+/// (protocol, port) pairs worth trying against a Deny rule on `ep`: the rule's own
+/// ports, else the ports of the allows that apply to `ep` in `dir`, plus 443/TCP and
+/// 53/UDP.
+fn block_ports(cx: &Cx<'_>, ep: &Endpoint, dir: Direction, r: &Rule) -> Vec<(Protocol, u16)> {
+    let protos: Vec<Protocol> = match r.protocol {
+        Some(p) => vec![p],
+        None => vec![Protocol::TCP, Protocol::UDP],
+    };
+    let mut v: Vec<(Protocol, u16)> = Vec::new();
+    let own = numeric_only(&r.destination.ports);
+    if own.is_empty() {
+        for (aid, ap) in cx.enforced() {
+            if !ap.policy.applies_in(dir) || !cx.e.policy_selects(aid, ep.id) {
+                continue;
+            }
+            for a in ap.policy.rules(dir) {
+                if a.action != Action::Allow && a.action != Action::Pass {
+                    continue;
+                }
+                let ps = numeric_only(&a.destination.ports);
+                let port = ps.first().map_or(443, |x| x.0);
+                match a.protocol {
+                    Some(p) => v.push((p, port)),
+                    None => v.extend(protos.iter().map(|p| (*p, port))),
+                }
+            }
+        }
+        v.push((Protocol::TCP, 443));
+        v.push((Protocol::UDP, 53));
+    } else {
+        for (lo, _) in own {
+            v.extend(protos.iter().map(|p| (*p, lo)));
+        }
+    }
+    v.retain(|(p, _)| protos.contains(p));
+    v.sort_unstable_by_key(|(p, port)| (format!("{p}"), *port));
+    v.dedup();
+    v.truncate(MAX_BLOCK_PROBES);
+    v
+}
+
+fn block_probe(
+    cx: &Cx<'_>,
+    id: PolicyId,
+    dir: Direction,
+    j: usize,
+    r: &Rule,
+    addrs: &[(IpAddr, String)],
+    builds: &mut usize,
+) -> Option<Finding> {
+    let entry = cx.e.policy(id)?;
+    // The probe: the cluster with this one rule as its only policy.
+    let mut solo = entry.policy.clone();
+    solo.ingress.clear();
+    solo.egress.clear();
+    match dir {
+        Direction::Ingress => solo.ingress.push(r.clone()),
+        Direction::Egress => solo.egress.push(r.clone()),
+    }
+    solo.types.ingress = dir == Direction::Ingress;
+    solo.types.egress = dir == Direction::Egress;
+    // Built on first use: most candidate flows are not allowed at all.
+    let mut probe: Option<Engine> = None;
+    let side = |d: &tabby_eval::Decision| match dir {
+        Direction::Ingress => d.ingress,
+        Direction::Egress => d.egress,
+    };
+    // One endpoint per program: endpoints sharing a program decide alike.
+    let mut seen = std::collections::HashSet::new();
+    let mut hit: Vec<&Endpoint> = Vec::new();
+    let mut first: Option<(Flow, String, String, SideVerdict, String)> = None;
+    for ep in cx.selected(id) {
+        let Some(me) = ep.first_ip() else { continue };
+        if !seen.insert(prog_key(cx.program(ep, dir))) {
+            continue;
+        }
+        let ports = block_ports(cx, ep, dir, r);
+        'found: for (addr, what) in addrs.iter().filter(|(a, _)| a.is_ipv6() == me.is_ipv6()) {
+            for &(proto, port) in &ports {
+                let fl = match dir {
+                    Direction::Ingress => flow(*addr, me, proto, port),
+                    Direction::Egress => flow(me, *addr, proto, port),
+                };
+                let v = side(&cx.e.decide(&fl));
+                let allowed = matches!(
+                    v,
+                    SideVerdict::Rule {
+                        action: Action::Allow,
+                        ..
+                    } | SideVerdict::Profile {
+                        action: Action::Allow,
+                        ..
+                    }
+                );
+                if !allowed {
+                    continue;
+                }
+                if probe.is_none() {
+                    if *builds >= MAX_BLOCK_RULES {
+                        return None;
+                    }
+                    *builds += 1;
+                    let mut cluster = cx.e.cluster().clone();
+                    cluster.policies = vec![solo.clone()];
+                    probe = Some(Engine::new(&cluster, cx.e.options().clone()));
+                }
+                let denied_by_rule = probe.as_ref().is_some_and(|pe| {
+                    matches!(
+                        side(&pe.decide(&fl)),
+                        SideVerdict::Rule {
+                            rule: 0,
+                            action: Action::Deny,
+                            ..
+                        }
+                    )
+                });
+                if denied_by_rule {
+                    hit.push(ep);
+                    if first.is_none() {
+                        let (from, to) = match dir {
+                            Direction::Ingress => (what.clone(), ep.display_name()),
+                            Direction::Egress => (ep.display_name(), what.clone()),
+                        };
+                        let desc = match dir {
+                            Direction::Ingress => format!(
+                                "{proto} {port} from {addr} (in `{what}`) to `{}`",
+                                ep.display_name()
+                            ),
+                            Direction::Egress => format!(
+                                "{proto} {port} from `{}` to {addr} (in `{what}`)",
+                                ep.display_name()
+                            ),
+                        };
+                        first = Some((fl, from, to, v, desc));
+                    }
+                    break 'found;
+                }
+            }
+        }
+    }
+    let (fl, from, to, v, desc) = first?;
+    let by = match v {
+        SideVerdict::Rule {
+            policy, rule, tier, ..
+        } => {
+            let tname =
+                cx.e.tier(tier)
+                    .map(|t| t.name.to_string())
+                    .unwrap_or_default();
+            let pname =
+                cx.e.policy(policy)
+                    .map(|p| p.policy.display_name())
+                    .unwrap_or_default();
+            format!(
+                "{} rule {rule} (Allow) of `{pname}` in tier `{tname}`",
+                crate::dir_str(dir)
+            )
+        }
+        SideVerdict::Profile { profile, rule, .. } => {
+            let name =
+                cx.e.profile(profile)
+                    .map(|p| p.name.to_string())
+                    .unwrap_or_default();
+            format!("rule {rule} of profile `{name}`, reached by an earlier Pass")
+        }
+        _ => return None,
+    };
+    let names: Vec<String> = hit.iter().take(3).map(|e| e.display_name()).collect();
+    let more = hit.len().saturating_sub(names.len());
+    let more = if more > 0 {
+        format!(", and {more} more")
+    } else {
+        String::new()
+    };
+    let tier = &entry.policy.tier;
+    let order = entry
+        .policy
+        .order
+        .map_or_else(|| "none".to_owned(), |o| o.to_string());
+    let mut f = cx.finding(
+        "TL015",
+        format!(
+            "{} rule {j} (Deny) of `{}` (tier `{tier}`, order {order}) is bypassed for {} endpoint group(s) ({}{more}): {by} allows {desc} first",
+            crate::dir_str(dir),
+            entry.policy.display_name(),
+            hit.len(),
+            names.join(", "),
+        ),
+    );
+    f.resource = policy_ref(cx.e, id, Some((dir, j)));
+    f.policy = Some(id);
+    let (_, ex) = example(cx.e, &fl, &from, &to);
+    f.counterexample = Some(ex);
+    Some(f)
 }
 
 /// TL008: `domains` (Calico Enterprise DNS policy).

@@ -225,6 +225,11 @@ pub const CHECKS: &[(&str, Severity, &str)] = &[
         Severity::Warning,
         "allow of everything makes later rules dead",
     ),
+    (
+        "TL015",
+        Severity::Error,
+        "address block bypassed by an earlier allow",
+    ),
 ];
 
 pub(crate) fn default_severity(code: &str) -> Severity {

@@ -642,7 +642,162 @@ spec:
         ports: [443]
 "]),
         },
+        // The article's threat-feed block, bypassed by an allow in an earlier tier.
+        Case {
+            code: "TL015",
+            bad: doc(&[PLATFORM_TIER, WEB_EGRESS_IN_PLATFORM, THREAT_BLOCK]),
+            // The block moved to a Pass tier ahead of every other (examples/corrected).
+            fixed: doc(&[
+                PLATFORM_TIER,
+                WEB_EGRESS_IN_PLATFORM,
+                SECURITY_TIER,
+                &THREAT_BLOCK.replace("order: 50", "tier: security\n  order: 50"),
+            ]),
+        },
+        // Same tier: an allow at a lower order beats the block by `nets`.
+        Case {
+            code: "TL015",
+            bad: doc(&[
+                &WEB_EGRESS_DEFAULT.replace("order: 60", "order: 10"),
+                NETS_BLOCK,
+            ]),
+            fixed: doc(&[WEB_EGRESS_DEFAULT, NETS_BLOCK]),
+        },
     ]
+}
+
+const PLATFORM_TIER: &str = "
+apiVersion: projectcalico.org/v3
+kind: Tier
+metadata:
+  name: platform
+spec:
+  order: 500
+  defaultAction: Pass
+";
+
+const SECURITY_TIER: &str = "
+apiVersion: projectcalico.org/v3
+kind: Tier
+metadata:
+  name: security
+spec:
+  order: 100
+  defaultAction: Pass
+";
+
+const WEB_EGRESS_IN_PLATFORM: &str = "
+apiVersion: projectcalico.org/v3
+kind: GlobalNetworkPolicy
+metadata:
+  name: allow-web-egress
+spec:
+  tier: platform
+  order: 10
+  namespaceSelector: projectcalico.org/name == 'production'
+  types: [Egress]
+  egress:
+    - action: Allow
+      protocol: TCP
+      destination:
+        ports: [443]
+";
+
+const WEB_EGRESS_DEFAULT: &str = "
+apiVersion: projectcalico.org/v3
+kind: NetworkPolicy
+metadata:
+  name: allow-web-egress
+  namespace: production
+spec:
+  order: 60
+  selector: app == 'backend'
+  types: [Egress]
+  egress:
+    - action: Allow
+      protocol: TCP
+      destination:
+        nets: [0.0.0.0/0]
+        ports: [443]
+";
+
+/// The article's block-threat-feeds, as printed.
+const THREAT_BLOCK: &str = "
+apiVersion: projectcalico.org/v3
+kind: GlobalNetworkPolicy
+metadata:
+  name: block-threat-feeds
+spec:
+  order: 50
+  selector: all()
+  types: [Egress]
+  egress:
+    - action: Deny
+      destination:
+        selector: threat-feed == 'malicious'
+";
+
+const NETS_BLOCK: &str = "
+apiVersion: projectcalico.org/v3
+kind: GlobalNetworkPolicy
+metadata:
+  name: block-bad-nets
+spec:
+  order: 50
+  selector: all()
+  types: [Egress]
+  egress:
+    - action: Deny
+      protocol: TCP
+      destination:
+        nets: [203.0.113.0/24]
+";
+
+/// TL015 names the endpoint, the blocked address, the allow that wins and the
+/// deny's position, and its flow is really allowed by that allow.
+#[test]
+fn tl015_names_the_bypass() {
+    let e = engine_with(&doc(&[PLATFORM_TIER, WEB_EGRESS_IN_PLATFORM, THREAT_BLOCK]));
+    let f = run(&e);
+    let hits: Vec<_> = f.iter().filter(|f| f.code == "TL015").collect();
+    assert_eq!(hits.len(), 1, "{hits:?}");
+    let m = &hits[0].message;
+    for part in [
+        "egress rule 0 (Deny) of `block-threat-feeds` (tier `default`, order 50)",
+        "egress rule 0 (Allow) of `allow-web-egress` in tier `platform`",
+        "TCP 443 from `production/",
+        "(in `globalnetworkset:threat-feed-malicious`)",
+    ] {
+        assert!(m.contains(part), "{part:?} not in {m}");
+    }
+    let x = hits[0].counterexample.as_ref().unwrap();
+    assert_eq!(x.verdict, "allow");
+    assert_eq!(x.decided_by, "0|platform|gnp:allow-web-egress|allow|0");
+    assert!(
+        x.to_ip.starts_with("198.51.100.")
+            || x.to_ip == "203.0.113.66"
+            || x.to_ip.starts_with("192.0.2."),
+        "{x:?}"
+    );
+    // Only production endpoints are bypassed; the deny still decides elsewhere.
+    assert!(!m.contains("kube-system/"), "{m}");
+    // A deny the earlier allow cannot reach (UDP only) is not reported: the probe
+    // checks that the deny itself matches the counterexample flow.
+    let udp = THREAT_BLOCK.replace(
+        "    - action: Deny\n",
+        "    - action: Deny\n      protocol: UDP\n",
+    );
+    assert!(udp.contains("protocol: UDP"));
+    let f = run(&engine_with(&doc(&[
+        PLATFORM_TIER,
+        WEB_EGRESS_IN_PLATFORM,
+        &udp,
+    ])));
+    assert!(
+        !f.iter().any(|f| f.code == "TL015"),
+        "{}",
+        tabby_lint::render_text(&f)
+    );
 }
 
 #[test]

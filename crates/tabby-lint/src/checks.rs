@@ -82,6 +82,9 @@ struct Cx<'a> {
     e: &'a Engine,
     /// Namespace name → labels as namespace selectors see them.
     ns_labels: BTreeMap<Name, LabelMap>,
+    /// Rule selector → which of the engine's endpoints (by index) it matches,
+    /// filled on demand by [`Cx::sel_covers`].
+    sel_matches: std::cell::RefCell<HashMap<Selector, Vec<bool>>>,
 }
 
 impl<'a> Cx<'a> {
@@ -92,7 +95,36 @@ impl<'a> Cx<'a> {
             l.insert("projectcalico.org/name".into(), n.name.clone());
             ns_labels.insert(n.name.clone(), l);
         }
-        Self { e, ns_labels }
+        Self {
+            e,
+            ns_labels,
+            sel_matches: std::cell::RefCell::new(HashMap::new()),
+        }
+    }
+
+    /// Does selector `a` match every endpoint of this cluster (workloads, host
+    /// endpoints, network sets) that `b` matches, and `b` at least one? Equal
+    /// selectors always cover.
+    fn sel_covers(&self, a: &Selector, b: &Selector) -> bool {
+        if a == b {
+            return true;
+        }
+        let mut cache = self.sel_matches.borrow_mut();
+        for s in [a, b] {
+            if !cache.contains_key(s) {
+                let m = self
+                    .e
+                    .endpoints()
+                    .iter()
+                    .map(|ep| s.matches(&ep.labels))
+                    .collect();
+                cache.insert(s.clone(), m);
+            }
+        }
+        let (Some(ma), Some(mb)) = (cache.get(a), cache.get(b)) else {
+            return false;
+        };
+        mb.iter().any(|&x| x) && mb.iter().zip(ma).all(|(&inb, &ina)| !inb || ina)
     }
 
     fn finding(&self, code: &'static str, message: String) -> Finding {
@@ -844,14 +876,31 @@ fn ports_excluded(a_not: &[PortSpec], b_ports: &[PortSpec], b_not: &[PortSpec]) 
     })
 }
 
+/// Side coverage with selectors compared by text only (unit tests).
+#[cfg(test)]
+fn side_covers(a: &EntityRule, b: &EntityRule) -> bool {
+    side_covers_in(a, b, &|x, y| x == y)
+}
+
 /// Does side `a` match every packet side `b` matches? Addresses (`nets`, `notNets`)
 /// and ports (`ports`, `notPorts`) are compared as sets (CIDR and interval
-/// reasoning); selectors, service accounts, services and domains must be equal or
-/// absent from `a`.
-fn side_covers(a: &EntityRule, b: &EntityRule) -> bool {
+/// reasoning); `selector` by `sel` (in lint: over the cluster's endpoints), which
+/// is sound because the fields are ANDed and `namespaceSelector` / `notSelector`
+/// must then be equal, so both selectors are narrowed the same way; service
+/// accounts, services and domains must be equal or absent from `a`.
+fn side_covers_in(
+    a: &EntityRule,
+    b: &EntityRule,
+    sel: &dyn Fn(&Selector, &Selector) -> bool,
+) -> bool {
     fn opt<T: PartialEq>(x: &Option<T>, y: &Option<T>) -> bool {
         x.is_none() || x == y
     }
+    let sel_ok = match (&a.selector, &b.selector) {
+        (None, _) => true,
+        (Some(x), Some(y)) => sel(x, y),
+        (Some(_), None) => false,
+    };
     let nets_ok =
         a.nets.is_empty() || (!b.nets.is_empty() && b.nets.iter().all(|n| net_covered(n, &a.nets)));
     let not_nets_ok = a
@@ -860,7 +909,7 @@ fn side_covers(a: &EntityRule, b: &EntityRule) -> bool {
         .all(|x| net_excluded(x, &b.nets, &b.not_nets));
     let ports_ok = a.ports.is_empty() || ports_cover(&a.ports, &b.ports);
     let not_ports_ok = ports_excluded(&a.not_ports, &b.ports, &b.not_ports);
-    opt(&a.selector, &b.selector)
+    sel_ok
         && opt(&a.namespace_selector, &b.namespace_selector)
         && opt(&a.service_accounts, &b.service_accounts)
         && opt(&a.services, &b.services)
@@ -872,9 +921,15 @@ fn side_covers(a: &EntityRule, b: &EntityRule) -> bool {
         && (a.domains.is_empty() || a.domains == b.domains)
 }
 
-/// Does rule `a` match every packet rule `b` matches? Protocols, addresses and
-/// ports as sets; label matches syntactically (see [`side_covers`]).
+/// Rule coverage with selectors compared by text only (unit tests).
+#[cfg(test)]
 fn rule_covers(a: &Rule, b: &Rule) -> bool {
+    rule_covers_in(a, b, &|x, y| x == y)
+}
+
+/// Does rule `a` match every packet rule `b` matches? Protocols, addresses and
+/// ports as sets; selectors by `sel` (see [`side_covers_in`]).
+fn rule_covers_in(a: &Rule, b: &Rule, sel: &dyn Fn(&Selector, &Selector) -> bool) -> bool {
     let proto_ok = a.protocol.is_none() || a.protocol == b.protocol;
     let not_proto_ok = match a.not_protocol {
         None => true,
@@ -887,8 +942,8 @@ fn rule_covers(a: &Rule, b: &Rule) -> bool {
         && (a.icmp.is_none() || a.icmp == b.icmp)
         && (a.not_icmp.is_none() || a.not_icmp == b.not_icmp)
         && a.http.is_none()
-        && side_covers(&a.source, &b.source)
-        && side_covers(&a.destination, &b.destination)
+        && side_covers_in(&a.source, &b.source, sel)
+        && side_covers_in(&a.destination, &b.destination, sel)
 }
 
 /// Rule `a` names peers by label or service, which depends on the policy's namespace.
@@ -965,6 +1020,7 @@ fn flow_for_rule(
 /// the same tier that selects at least the same endpoints, always decides first.
 fn shadowed(cx: &Cx<'_>, out: &mut Vec<Finding>) {
     let pols: Vec<(PolicyId, &tabby_eval::PolicyEntry)> = cx.enforced().collect();
+    let sel = &|a: &Selector, b: &Selector| cx.sel_covers(a, b);
     // Selected endpoint sets, computed lazily (only for candidate pairs).
     let mut sel_cache: HashMap<PolicyId, Vec<tabby_eval::EndpointId>> = HashMap::new();
     let mut selected = |id: PolicyId| -> Vec<tabby_eval::EndpointId> {
@@ -988,7 +1044,7 @@ fn shadowed(cx: &Cx<'_>, out: &mut Vec<Finding>) {
                     .rules(dir)
                     .iter()
                     .take(j)
-                    .position(|ra| rule_covers(ra, rb))
+                    .position(|ra| rule_covers_in(ra, rb, sel))
                     .and_then(|i| Some((*bid, i, bp.policy.rules(dir).get(i)?.action)));
                 if by.is_none() {
                     for (aid, ap) in pols.iter().take(bi) {
@@ -996,7 +1052,7 @@ fn shadowed(cx: &Cx<'_>, out: &mut Vec<Finding>) {
                             continue;
                         }
                         let Some(i) = ap.policy.rules(dir).iter().position(|ra| {
-                            rule_covers(ra, rb)
+                            rule_covers_in(ra, rb, sel)
                                 && (!namespace_dependent(ra)
                                     || ap.policy.namespace == bp.policy.namespace)
                         }) else {

@@ -255,6 +255,83 @@ spec:
       protocol: TCP
 "]),
         },
+        // Selector coverage over the cluster's endpoints: every endpoint the Deny's
+        // selector picks is also picked by the earlier Allow's.
+        Case {
+            code: "TL007",
+            bad: doc(&["
+apiVersion: projectcalico.org/v3
+kind: NetworkPolicy
+metadata:
+  name: backend
+  namespace: production
+spec:
+  selector: app == 'backend'
+  types: [Ingress]
+  ingress:
+    - action: Allow
+      source:
+        selector: app in {'frontend', 'backend'}
+    - action: Deny
+      source:
+        selector: app == 'frontend'
+"]),
+            // The Deny also picks the postgres pods, which the Allow does not.
+            fixed: doc(&["
+apiVersion: projectcalico.org/v3
+kind: NetworkPolicy
+metadata:
+  name: backend
+  namespace: production
+spec:
+  selector: app == 'backend'
+  types: [Ingress]
+  ingress:
+    - action: Allow
+      source:
+        selector: app in {'frontend', 'backend'}
+    - action: Deny
+      source:
+        selector: app in {'frontend', 'postgres'}
+"]),
+        },
+        Case {
+            code: "TL007",
+            bad: doc(&["
+apiVersion: projectcalico.org/v3
+kind: NetworkPolicy
+metadata:
+  name: backend
+  namespace: production
+spec:
+  selector: app == 'backend'
+  types: [Ingress]
+  ingress:
+    - action: Allow
+      source:
+        selector: all()
+    - action: Deny
+      source:
+        selector: app == 'frontend'
+"]),
+            fixed: doc(&["
+apiVersion: projectcalico.org/v3
+kind: NetworkPolicy
+metadata:
+  name: backend
+  namespace: production
+spec:
+  selector: app == 'backend'
+  types: [Ingress]
+  ingress:
+    - action: Allow
+      source:
+        selector: app == 'backend'
+    - action: Deny
+      source:
+        selector: app == 'frontend'
+"]),
+        },
         // Proven by set reasoning, not by equal text: two /9s cover the /8 and two
         // port ranges cover 443, so the Deny after them never decides.
         Case {

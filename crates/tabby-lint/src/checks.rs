@@ -180,6 +180,36 @@ fn prog_key(p: Option<&Program>) -> usize {
     p.map_or(0, |p| std::ptr::from_ref(p) as usize)
 }
 
+/// What a rule can tell endpoints apart by: the program they evaluate in `dir`,
+/// labels, named ports, service account, and which of `nets` contain the address.
+type ClassKey = (
+    usize,
+    tabby_model::LabelMap,
+    Vec<(Name, u8, u16)>,
+    Option<Name>,
+    Vec<bool>,
+);
+
+fn class_key(cx: &Cx<'_>, e: &Endpoint, dir: Direction, nets: &[ipnet::IpNet]) -> ClassKey {
+    let ip = e.first_ip();
+    let sig = nets
+        .iter()
+        .map(|n| ip.is_some_and(|ip| n.contains(&ip)))
+        .collect();
+    let ports = e
+        .ports
+        .iter()
+        .map(|p| (p.name.clone(), p.protocol.0, p.port))
+        .collect();
+    (
+        prog_key(cx.program(e, dir)),
+        e.labels.clone(),
+        ports,
+        e.service_account.clone(),
+        sig,
+    )
+}
+
 fn is_system(ep: &Endpoint) -> bool {
     ep.kind == EndpointKind::Host
         || (ep.kind == EndpointKind::Workload
@@ -1542,25 +1572,7 @@ fn tenants(cx: &Cx<'_>, out: &mut Vec<Finding>, key: &str) {
         let mut seen = std::collections::HashSet::new();
         cx.targets()
             .filter(|e| e.kind == EndpointKind::Workload && e.namespace.as_deref() == Some(ns))
-            .filter(|e| {
-                let ip = e.first_ip();
-                let sig: Vec<bool> = nets
-                    .iter()
-                    .map(|n| ip.is_some_and(|ip| n.contains(&ip)))
-                    .collect();
-                let ports: Vec<(Name, u8, u16)> = e
-                    .ports
-                    .iter()
-                    .map(|p| (p.name.clone(), p.protocol.0, p.port))
-                    .collect();
-                seen.insert((
-                    prog_key(cx.program(e, dir)),
-                    e.labels.clone(),
-                    ports,
-                    e.service_account.clone(),
-                    sig,
-                ))
-            })
+            .filter(|e| seen.insert(class_key(cx, e, dir, &nets)))
             .collect()
     };
     for a in &tenant_ns {
@@ -1832,27 +1844,8 @@ fn peers_of<'a>(
                 None => true,
             }
         })
-        .filter(|e| {
-            // One peer per class no rule can tell apart (program, labels, named
-            // ports, service account, containing CIDRs).
-            let ip = e.first_ip();
-            let sig: Vec<bool> = nets
-                .iter()
-                .map(|n| ip.is_some_and(|ip| n.contains(&ip)))
-                .collect();
-            let ports: Vec<(Name, u8, u16)> = e
-                .ports
-                .iter()
-                .map(|p| (p.name.clone(), p.protocol.0, p.port))
-                .collect();
-            seen.insert((
-                prog_key(cx.program(e, peer_dir)),
-                e.labels.clone(),
-                ports,
-                e.service_account.clone(),
-                sig,
-            ))
-        })
+        // One peer per class no rule can tell apart.
+        .filter(|e| seen.insert(class_key(cx, e, peer_dir, nets)))
         .collect();
     v.sort_by_key(|e| (!e.ports.iter().any(|p| p.port == port), e.id));
     v

@@ -13,7 +13,7 @@ use crate::eval::{Failsafes, SideVerdict, Walk};
 use crate::flow::Flow;
 use crate::ipindex::IpIndex;
 use crate::lower;
-use crate::matching::{is_v6, FlowCtx, Quick};
+use crate::matching::{FlowCtx, Quick};
 use crate::resolve::{
     self, PolicyEntry, ProfileEntry, ProfileId, Program, ProgramId, ProgramStore, TierIdx,
     TierInfo, View,
@@ -72,6 +72,21 @@ pub struct Decision {
     pub staged_ingress: SideVerdict,
 }
 
+impl Decision {
+    /// Every side decided by `v`.
+    fn uniform(v: SideVerdict) -> Decision {
+        let allowed = v.allowed();
+        Decision {
+            allowed,
+            staged_allowed: allowed,
+            egress: v,
+            ingress: v,
+            staged_egress: v,
+            staged_ingress: v,
+        }
+    }
+}
+
 /// A resolved CLI reference to one end of a flow.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Peer {
@@ -117,7 +132,7 @@ pub struct Engine {
     pub(crate) flat: FlatRules,
     /// Flattened programs (fast path) and, per endpoint, the code start of each
     /// (direction, view) slot (`u32::MAX`: not a policy target).
-    pub(crate) code: Vec<crate::code::Op>,
+    pub(crate) code: crate::code::Code,
     pub(crate) endpoint_code: Vec<[u32; 4]>,
 }
 
@@ -156,7 +171,7 @@ impl FlatRules {
     fn push(&mut self, rules: &[rules::CompiledRule]) -> (u32, u32) {
         let start = self.full.len() as u32;
         for r in rules {
-            self.quick.push(Quick::of(r, self.full.len() as u32));
+            self.quick.push(Quick::of(r));
             self.full.push(r.clone());
         }
         (start, rules.len() as u32)
@@ -219,7 +234,7 @@ impl Engine {
             hep_by_name: HashMap::new(),
             nodes: NodeAddrs::default(),
             flat: FlatRules::default(),
-            code: Vec::new(),
+            code: crate::code::Code::default(),
             endpoint_code: Vec::new(),
         };
         e.rebuild();
@@ -430,18 +445,17 @@ impl Engine {
             .iter()
             .map(|&k| self.keys.programs.get(k as usize).copied())
             .collect();
-        let mut code = Vec::new();
+        let mut code = crate::code::Code::default();
         let starts: Vec<u32> = self
             .programs
             .programs
             .iter()
             .map(|p| {
-                crate::code::emit(
+                code.emit(
                     p,
                     &self.flat.policies,
                     &self.flat.profiles,
                     &self.flat.quick,
-                    &mut code,
                 )
             })
             .collect();
@@ -558,7 +572,6 @@ impl Engine {
         Walk {
             policies: &self.policies,
             profiles: &self.profiles,
-            flat: &self.flat,
             ipindex: &self.ipindex,
             failsafes: &self.options.failsafes,
         }
@@ -567,14 +580,13 @@ impl Engine {
     pub(crate) fn flow_ctx<'a>(&'a self, flow: &'a Flow) -> FlowCtx<'a> {
         let src = self.ipindex.lookup(flow.src_ip);
         let dst = self.ipindex.lookup(flow.dst_ip);
-        FlowCtx {
+        FlowCtx::new(
             flow,
-            v6: is_v6(flow),
             src,
             dst,
-            src_bits: self.ipindex.bits(src.class),
-            dst_bits: self.ipindex.bits(dst.class),
-        }
+            self.ipindex.bits(src.class),
+            self.ipindex.bits(dst.class),
+        )
     }
 
     /// Programs of one side: (enforced, pending), or `None` if not a Calico endpoint.
@@ -635,58 +647,71 @@ impl Engine {
     pub fn decide(&self, flow: &Flow) -> Decision {
         let ctx = self.flow_ctx(flow);
         if self.host_to_local_workload(&ctx) {
-            let v = SideVerdict::HostToLocalWorkload;
-            return Decision {
-                allowed: true,
-                staged_allowed: true,
-                egress: v,
-                ingress: v,
-                staged_egress: v,
-                staged_ingress: v,
-            };
+            return Decision::uniform(SideVerdict::HostToLocalWorkload);
         }
-        let run = |start: u32, dir: Direction| {
-            crate::code::run(
-                &self.code,
+        // Verdicts are written in place: a decision is four of them.
+        let mut d = Decision::uniform(SideVerdict::NotCalico);
+        let (egress, staged_egress) =
+            self.decide_side(&ctx, Direction::Egress, &mut d.egress, &mut d.staged_egress);
+        let (ingress, staged_ingress) = match self.endpoint_to_host(&ctx) {
+            Some(allowed) => {
+                d.ingress = SideVerdict::EndpointToHost { allowed };
+                d.staged_ingress = d.ingress;
+                (allowed, allowed)
+            }
+            None => self.decide_side(
+                &ctx,
+                Direction::Ingress,
+                &mut d.ingress,
+                &mut d.staged_ingress,
+            ),
+        };
+        d.allowed = egress && ingress;
+        d.staged_allowed = staged_egress && staged_ingress;
+        d
+    }
+
+    /// One side of a flow in both views, and whether each allows; leaves
+    /// `NotCalico` (which allows) for an address that is no Calico endpoint.
+    #[inline]
+    fn decide_side(
+        &self,
+        ctx: &FlowCtx<'_>,
+        dir: Direction,
+        enforced: &mut SideVerdict,
+        staged: &mut SideVerdict,
+    ) -> (bool, bool) {
+        let code = match dir {
+            Direction::Egress => &ctx.src.code,
+            Direction::Ingress => &ctx.dst.code,
+        };
+        let e = code
+            .get(slot(dir, View::Enforced))
+            .copied()
+            .unwrap_or(u32::MAX);
+        let p = code
+            .get(slot(dir, View::Pending))
+            .copied()
+            .unwrap_or(u32::MAX);
+        if e == u32::MAX {
+            return (true, true);
+        }
+        let run = |start: u32, out: &mut SideVerdict| {
+            self.code.run(
                 start,
-                dir,
                 &self.flat.full,
                 &self.options.failsafes,
                 &self.ipindex,
-                &ctx,
+                ctx,
+                out,
             )
         };
-        let side = |code: &[u32; 4], dir: Direction| {
-            let e = code
-                .get(slot(dir, View::Enforced))
-                .copied()
-                .unwrap_or(u32::MAX);
-            let p = code
-                .get(slot(dir, View::Pending))
-                .copied()
-                .unwrap_or(u32::MAX);
-            if e == u32::MAX {
-                return (SideVerdict::NotCalico, SideVerdict::NotCalico);
-            }
-            let v = run(e, dir);
-            let pv = if p == e { v } else { run(p, dir) };
-            (v, pv)
-        };
-        let (egress, staged_egress) = side(&ctx.src.code, Direction::Egress);
-        let (ingress, staged_ingress) = match self.endpoint_to_host(&ctx) {
-            Some(allowed) => (
-                SideVerdict::EndpointToHost { allowed },
-                SideVerdict::EndpointToHost { allowed },
-            ),
-            None => side(&ctx.dst.code, Direction::Ingress),
-        };
-        Decision {
-            allowed: egress.allowed() && ingress.allowed(),
-            staged_allowed: staged_egress.allowed() && staged_ingress.allowed(),
-            egress,
-            ingress,
-            staged_egress,
-            staged_ingress,
+        let allowed = run(e, enforced);
+        if p == e {
+            *staged = *enforced;
+            (allowed, allowed)
+        } else {
+            (allowed, run(p, staged))
         }
     }
 }

@@ -69,9 +69,6 @@ impl SideVerdict {
 
 /// Observes a walk. Every method defaults to doing nothing.
 pub trait Recorder {
-    /// Recorders that want a reason for every rule get the full matcher on every
-    /// rule; others get the quick prefilter first.
-    const EXPLAIN: bool = false;
     fn failsafe(&mut self, _hit: bool) {}
     fn tier(&mut self, _t: &ProgramTier) {}
     fn policy(&mut self, _id: PolicyId, _p: &PolicyEntry) {}
@@ -132,38 +129,20 @@ impl Default for Failsafes {
 pub(crate) struct Walk<'a> {
     pub policies: &'a [PolicyEntry],
     pub profiles: &'a [ProfileEntry],
-    pub flat: &'a crate::engine::FlatRules,
     pub ipindex: &'a IpIndex,
     pub failsafes: &'a Failsafes,
 }
 
 /// Runs a list of rules; `Some(action)` for the first matching non-Log rule.
-/// `range` locates the same rules in the flat arena for the fast path.
+/// Always the full matcher: this walk is the reference the flattened code of
+/// `decide()` is tested against.
 #[inline]
 fn run_rules<R: Recorder>(
     rules: &[CompiledRule],
-    range: Option<(u32, u32)>,
-    flat: &crate::engine::FlatRules,
     ctx: &FlowCtx<'_>,
     ipindex: &IpIndex,
     rec: &mut R,
 ) -> Option<(u32, Action)> {
-    if !R::EXPLAIN {
-        if let Some((start, len)) = range {
-            let (s, e) = (start as usize, (start + len) as usize);
-            if let (Some(quick), Some(full)) = (flat.quick.get(s..e), flat.full.get(s..e)) {
-                for (q, r) in quick.iter().zip(full) {
-                    if q.passes(ctx)
-                        && (!q.slow() || match_rule(r, ctx, ipindex).is_ok())
-                        && q.action != Action::Log
-                    {
-                        return Some((r.index, q.action));
-                    }
-                }
-                return None;
-            }
-        }
-    }
     for r in rules {
         let res = match_rule(r, ctx, ipindex);
         rec.rule(r, res);
@@ -172,13 +151,6 @@ fn run_rules<R: Recorder>(
         }
     }
     None
-}
-
-fn dir_index(dir: Direction) -> usize {
-    match dir {
-        Direction::Ingress => 0,
-        Direction::Egress => 1,
-    }
 }
 
 impl Walk<'_> {
@@ -204,24 +176,11 @@ impl Walk<'_> {
             rec.tier(t);
             let mut passed = false;
             for &pid in &t.policies {
-                let range = self
-                    .flat
-                    .policies
-                    .get(pid.0 as usize)
-                    .and_then(|r| r.get(dir_index(dir)).copied());
-                // The fast path never touches the (large) policy entry.
-                let rules: &[CompiledRule] = if R::EXPLAIN {
-                    match self.policies.get(pid.0 as usize) {
-                        Some(pe) => {
-                            rec.policy(pid, pe);
-                            pe.rules(dir)
-                        }
-                        None => continue,
-                    }
-                } else {
-                    &[]
+                let Some(pe) = self.policies.get(pid.0 as usize) else {
+                    continue;
                 };
-                match run_rules(rules, range, self.flat, ctx, self.ipindex, rec) {
+                rec.policy(pid, pe);
+                match run_rules(pe.rules(dir), ctx, self.ipindex, rec) {
                     Some((rule, Action::Pass)) => {
                         let _ = rule;
                         rec.policy_end(Some(Action::Pass));
@@ -271,12 +230,7 @@ impl Walk<'_> {
                 continue;
             };
             rec.profile(prof, pe);
-            let range = self
-                .flat
-                .profiles
-                .get(prof.0 as usize)
-                .and_then(|r| r.get(dir_index(dir)).copied());
-            match run_rules(pe.rules(dir), range, self.flat, ctx, self.ipindex, rec) {
+            match run_rules(pe.rules(dir), ctx, self.ipindex, rec) {
                 Some((rule, action @ (Action::Allow | Action::Deny))) => {
                     rec.profile_end(Some(action));
                     return SideVerdict::Profile {

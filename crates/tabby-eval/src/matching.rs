@@ -54,14 +54,44 @@ pub struct FlowCtx<'a> {
     /// Selector bits of the source and destination classes.
     pub src_bits: &'a [u64],
     pub dst_bits: &'a [u64],
+    /// What [`Quick::passes`] compares, prepared once per flow: [`Quick::V4`] or
+    /// [`Quick::V6`], the protocol number, and the destination port (0 when the
+    /// protocol has no ports, which no port range contains).
+    pub family: u8,
+    pub protocol: u8,
+    pub dst_port: u16,
 }
 
-/// The cheap, contiguous part of a rule checked first on the fast path: family,
-/// protocol, the four selector bits and one destination port range. `slow` says
-/// the rule has other criteria (nets, ports, ICMP, services, domains, notProtocol,
-/// or a selector id too large for 16 bits) left to check in full. 20 bytes, so a
-/// flattened rule op stays small (three ops per cache line).
+impl<'a> FlowCtx<'a> {
+    pub fn new(
+        flow: &'a Flow,
+        src: PeerClass,
+        dst: PeerClass,
+        src_bits: &'a [u64],
+        dst_bits: &'a [u64],
+    ) -> Self {
+        let v6 = is_v6(flow);
+        Self {
+            flow,
+            v6,
+            src,
+            dst,
+            src_bits,
+            dst_bits,
+            family: if v6 { Quick::V6 } else { Quick::V4 },
+            protocol: flow.protocol.0,
+            dst_port: if flow.has_ports() { flow.dst_port } else { 0 },
+        }
+    }
+}
+
+/// The cheap part of a rule checked first on the fast path: family, protocol,
+/// the four selector bits and one destination port range. `slow` says the rule
+/// has other criteria (nets, ports, ICMP, services, domains, notProtocol, or a
+/// selector id too large for 16 bits) left to check in full. 15 bytes, so a
+/// flattened rule op is 16 (four per cache line).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(C)]
 pub struct Quick {
     /// SelIds below 65,535; [`Quick::NONE`] when absent (or too large: then the
     /// rule is slow and the full matcher tests the selector).
@@ -69,9 +99,8 @@ pub struct Quick {
     pub src_not: u16,
     pub dst_sel: u16,
     pub dst_not: u16,
-    /// Position of the rule in the flat rule arena.
-    pub flat: u32,
-    /// A single numeric destination port range (`dst_lo == 0`: none).
+    /// The destination port range; `0..=65535` when the rule has none, and a
+    /// flow without ports is tested as port 0, which a rule's range never holds.
     pub dst_lo: u16,
     pub dst_hi: u16,
     pub action: tabby_model::Action,
@@ -87,7 +116,7 @@ impl Quick {
     pub const V6: u8 = 2;
     pub const SLOW: u8 = 4;
 
-    pub fn of(r: &CompiledRule, flat: u32) -> Quick {
+    pub fn of(r: &CompiledRule) -> Quick {
         let side_slow = |s: &CompiledSide, ports_ok: bool| {
             !s.nets.is_empty()
                 || !s.not_nets.is_empty()
@@ -131,9 +160,8 @@ impl Quick {
             src_not,
             dst_sel,
             dst_not,
-            flat,
             dst_lo: single.map_or(0, |p| p.min),
-            dst_hi: single.map_or(0, |p| p.max),
+            dst_hi: single.map_or(u16::MAX, |p| p.max),
             action: r.action,
             protocol: r.protocol.unwrap_or(0),
             flags,
@@ -151,17 +179,17 @@ impl Quick {
     pub fn passes(&self, ctx: &FlowCtx<'_>) -> bool {
         use crate::bitset::test_bit;
         let has = |bits: &[u64], s: u16| test_bit(bits, usize::from(s));
-        let family = if ctx.v6 { Self::V6 } else { Self::V4 };
-        self.flags & family != 0
-            && (self.protocol == 0 || self.protocol == ctx.flow.protocol.0)
+        // Family, protocol and port first: they reject most rules, and they are
+        // combined without branches.
+        let cheap = (self.flags & ctx.family != 0)
+            & ((self.protocol == 0) | (self.protocol == ctx.protocol))
+            & (self.dst_lo <= ctx.dst_port)
+            & (ctx.dst_port <= self.dst_hi);
+        cheap
             && (self.src_sel == Self::NONE || has(ctx.src_bits, self.src_sel))
             && (self.dst_sel == Self::NONE || has(ctx.dst_bits, self.dst_sel))
             && (self.src_not == Self::NONE || !has(ctx.src_bits, self.src_not))
             && (self.dst_not == Self::NONE || !has(ctx.dst_bits, self.dst_not))
-            && (self.dst_lo == 0
-                || (ctx.flow.has_ports()
-                    && self.dst_lo <= ctx.flow.dst_port
-                    && ctx.flow.dst_port <= self.dst_hi))
     }
 }
 
@@ -301,7 +329,7 @@ mod tests {
             (70_000, 1, true),
             (1, 1 << 20, true),
         ] {
-            let q = Quick::of(&rule(src, dst_not), 0);
+            let q = Quick::of(&rule(src, dst_not));
             assert_eq!(q.slow(), slow, "{src} {dst_not}");
             let want = |id: u32| u16::try_from(id).ok().filter(|v| *v != Quick::NONE);
             assert_eq!(want(src).unwrap_or(Quick::NONE), q.src_sel);

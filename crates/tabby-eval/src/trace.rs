@@ -291,8 +291,6 @@ struct TraceRec<'a> {
 }
 
 impl Recorder for TraceRec<'_> {
-    const EXPLAIN: bool = true;
-
     fn failsafe(&mut self, hit: bool) {
         self.side.failsafe = Some(hit);
     }

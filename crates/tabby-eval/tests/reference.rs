@@ -563,6 +563,12 @@ fn arb_entity_rule(dst: bool) -> impl Strategy<Value = EntityRule> {
                     min: 440,
                     max: 8080
                 })),
+                // Overlapping ranges and the top port exercise the port dispatch.
+                Just(PortSpec::Range(PortRange { min: 80, max: 443 })),
+                Just(PortSpec::Range(PortRange {
+                    min: 8081,
+                    max: 65535
+                })),
                 Just(PortSpec::Named("http".into())),
             ],
         ),
@@ -588,8 +594,18 @@ fn arb_entity_rule(dst: bool) -> impl Strategy<Value = EntityRule> {
 
 fn arb_rule() -> impl Strategy<Value = Rule> {
     (
-        prop_oneof![Just(Action::Allow), Just(Action::Deny), Just(Action::Pass), Just(Action::Log)],
-        prop_oneof![3 => Just(Some(Protocol::TCP)), 1 => Just(Some(Protocol::UDP)), 1 => Just(None)],
+        prop_oneof![
+            Just(Action::Allow),
+            Just(Action::Deny),
+            Just(Action::Pass),
+            Just(Action::Log)
+        ],
+        prop_oneof![
+            3 => Just(Some(Protocol::TCP)),
+            1 => Just(Some(Protocol::UDP)),
+            1 => Just(Some(Protocol::SCTP)),
+            1 => Just(None)
+        ],
         proptest::option::weighted(0.1, Just(Protocol::UDP)),
         arb_entity_rule(false),
         arb_entity_rule(true),
@@ -749,16 +765,30 @@ fn arb_flow() -> impl Strategy<Value = Flow> {
     (
         addr.clone(),
         addr,
-        any::<bool>(),
-        prop_oneof![Just(80u16), Just(443), Just(8080), Just(22), Just(53)],
+        prop_oneof![4 => Just(Protocol::TCP), 2 => Just(Protocol::UDP), 1 => Just(Protocol::SCTP), 1 => Just(Protocol::ICMP)],
+        prop_oneof![
+            Just(80u16),
+            Just(443),
+            Just(8080),
+            Just(22),
+            Just(53),
+            // Range edges.
+            Just(79),
+            Just(81),
+            Just(439),
+            Just(444),
+            Just(8081),
+            Just(65535)
+        ],
         prop_oneof![Just(0u16), Just(443), Just(1234)],
     )
-        .prop_map(|(s, d, tcp, port, sport)| {
+        .prop_map(|(s, d, proto, port, sport)| {
             let (s, d) = (ip(&s), ip(&d));
-            let f = if tcp {
-                Flow::tcp(s, d, port)
-            } else {
-                Flow::udp(s, d, port)
+            let f = match proto {
+                Protocol::TCP => Flow::tcp(s, d, port),
+                Protocol::UDP => Flow::udp(s, d, port),
+                Protocol::SCTP => Flow::sctp(s, d, port),
+                _ => return Flow::icmp(s, d, 8, Some(0)),
             };
             f.with_src_port(sport)
         })

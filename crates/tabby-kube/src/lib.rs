@@ -18,11 +18,14 @@
 //! ```
 //!
 //! [`watch`] then follows one resource type from its list's resourceVersion
-//! (kube-rs `Api::watch`; resumable; 410 Gone is [`WatchError::Expired`]).
+//! (sent through kube-rs's `Client`, the stream split into events by tabby with a
+//! per-event limit, [`ReadOptions::max_event_bytes`]; resumable; 410 Gone is
+//! [`WatchError::Expired`]).
 //!
 //! The API is synchronous: each read runs on a private current-thread tokio runtime,
 //! bounded by [`ReadOptions::timeout`].
 
+mod body;
 mod crd;
 mod read;
 mod snapshot;
@@ -80,7 +83,29 @@ pub struct ReadOptions {
     pub max_restarts: u32,
     /// Most objects accepted from the cluster in all (default 1,000,000); more is an error.
     pub max_objects: usize,
+    /// Longest watch event accepted, in bytes: one line of a watch stream, holding one
+    /// object (default 16 MiB, [`DEFAULT_MAX_EVENT_BYTES`]). A longer line is an error
+    /// as soon as its first bytes past the limit arrive, so a hostile or broken server
+    /// cannot make a watch hold more.
+    pub max_event_bytes: usize,
+    /// Longest list page accepted, in bytes (default 64 MiB, [`DEFAULT_MAX_PAGE_BYTES`]).
+    /// A longer page is asked for again with half as many objects, down to one; a
+    /// single object longer than this is an error.
+    pub max_page_bytes: usize,
 }
+
+/// The default of [`ReadOptions::max_event_bytes`]: 16 MiB. The API server accepts
+/// request bodies of at most 3 MiB and etcd stores values of at most 1.5 MiB (their
+/// defaults), so one object's JSON, even with `managedFields`, stays well below it.
+pub const DEFAULT_MAX_EVENT_BYTES: usize = 16 * 1024 * 1024;
+
+/// The default of [`ReadOptions::max_page_bytes`]: 64 MiB, 128 KiB per object in a
+/// page of 500 (most objects tabby reads are a few KiB).
+pub const DEFAULT_MAX_PAGE_BYTES: usize = 64 * 1024 * 1024;
+
+/// Longest discovery document accepted (`/api/v1`, `/apis`, `/apis/<group>/<version>`):
+/// 16 MiB; a large cluster's are some tens of KiB.
+pub const MAX_DISCOVERY_BYTES: usize = 16 * 1024 * 1024;
 
 impl Default for ReadOptions {
     fn default() -> Self {
@@ -90,6 +115,8 @@ impl Default for ReadOptions {
             timeout: Duration::from_secs(120),
             max_restarts: 3,
             max_objects: 1_000_000,
+            max_event_bytes: DEFAULT_MAX_EVENT_BYTES,
+            max_page_bytes: DEFAULT_MAX_PAGE_BYTES,
         }
     }
 }
@@ -110,6 +137,17 @@ pub enum ReadError {
     /// The whole read took longer than [`ReadOptions::timeout`].
     #[error("the cluster at `{server}` did not answer within {seconds} seconds")]
     Timeout { server: String, seconds: u64 },
+    /// An answer longer than its limit: a watch event ([`ReadOptions::max_event_bytes`]),
+    /// one object of a list ([`ReadOptions::max_page_bytes`]), a discovery document
+    /// ([`MAX_DISCOVERY_BYTES`]).
+    #[error("cannot read `{path}` from the cluster at `{server}`: {what} is longer than {} ({limit} bytes), the most tabby accepts", body::human(*limit))]
+    TooLong {
+        server: String,
+        path: String,
+        /// What was too long: `a watch event`, `one object of the list`, `the discovery document`.
+        what: String,
+        limit: usize,
+    },
     /// More than [`ReadOptions::max_objects`] objects.
     #[error("the cluster holds more than {0} objects of the kinds tabby reads")]
     TooMany(usize),
@@ -245,8 +283,11 @@ pub fn read_cluster(source: &ClusterSource, opts: &ReadOptions) -> Result<Cluste
 }
 
 /// Watches one resource type from `resource_version` (typically the list's, see
-/// [`ClusterRead::resource_versions`] and [`WatchTarget::path`]) through kube-rs's `Api::watch`, until the server
+/// [`ClusterRead::resource_versions`] and [`WatchTarget::path`]), until the server
 /// closes the stream, the connection drops, or [`ReadOptions::timeout`] passes.
+/// The request goes through kube-rs's `Client`; tabby splits the stream into events
+/// itself, so one event longer than [`ReadOptions::max_event_bytes`] is the error
+/// [`ReadError::TooLong`] instead of unbounded memory.
 ///
 /// Returns the events in order and the last resourceVersion seen (bookmarks
 /// included): call again with [`Watched::resource_version`] to resume. A

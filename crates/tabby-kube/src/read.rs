@@ -2,6 +2,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{APIGroupList, APIResourceList};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::core::params::ListParams;
 use kube::{Client, Config};
@@ -9,7 +10,11 @@ use serde_json::Value;
 use tabby_api::{Group, Kind};
 use tabby_diag::{Diagnostic, Diagnostics};
 
-use crate::{code, crd, ClusterObject, ClusterRead, ClusterSource, ReadError, ReadOptions};
+use crate::body::{self, FetchError};
+use crate::{
+    code, crd, ClusterObject, ClusterRead, ClusterSource, ReadError, ReadOptions,
+    MAX_DISCOVERY_BYTES,
+};
 
 /// Calico's aggregated API server.
 pub(crate) const CALICO_V3: &str = "projectcalico.org/v3";
@@ -241,10 +246,9 @@ impl Reader<'_> {
     async fn discover(&mut self) -> Result<BTreeMap<String, BTreeSet<String>>, ReadError> {
         let mut served = BTreeMap::new();
         let core = self
-            .client
-            .list_core_api_resources("v1")
+            .discovery("/api/v1")
             .await
-            .map_err(|e| self.request_error("/api/v1", &e))?;
+            .map_err(|e| self.fetch_error("/api/v1", e))?;
         served.insert("v1".to_owned(), plurals(&core));
 
         let wanted: BTreeSet<&str> = Kind::ALL
@@ -252,24 +256,26 @@ impl Reader<'_> {
             .flat_map(|k| k.api_versions().iter().copied())
             .filter(|v| v.contains('/'))
             .collect();
-        let groups = self
-            .client
-            .list_api_groups()
+        let groups: APIGroupList = self
+            .discovery("/apis")
             .await
-            .map_err(|e| self.request_error("/apis", &e))?;
+            .map_err(|e| self.fetch_error("/apis", e))?;
         for group in &groups.groups {
             for version in &group.versions {
                 let gv = version.group_version.as_str();
                 if !wanted.contains(gv) {
                     continue;
                 }
-                match self.client.list_api_group_resources(gv).await {
+                let path = format!("/apis/{gv}");
+                match self.discovery(&path).await {
                     Ok(list) => {
                         served.insert(gv.to_owned(), plurals(&list));
                     }
                     // An aggregated API whose server is down answers 503; a group being
                     // removed may answer 404. Treat both as "not served" and say so.
-                    Err(kube::Error::Api(s)) if matches!(s.code, 403 | 404 | 503) => {
+                    Err(FetchError::Kube(kube::Error::Api(s)))
+                        if matches!(s.code, 403 | 404 | 503) =>
+                    {
                         self.diagnostics.push(Diagnostic::warning(
                             code::GROUP_UNAVAILABLE,
                             format!(
@@ -279,7 +285,7 @@ impl Reader<'_> {
                             ),
                         ));
                     }
-                    Err(e) => return Err(self.request_error(&format!("/apis/{gv}"), &e)),
+                    Err(e) => return Err(self.fetch_error(&path, e)),
                 }
             }
         }
@@ -333,25 +339,41 @@ impl Reader<'_> {
 
     /// Lists every object of one type, page by page. An expired continue token
     /// (410 Gone) restarts the list from the beginning, at most `max_restarts` times.
+    /// A page longer than `max_page_bytes` is asked for again with half as many
+    /// objects (and so are the following pages), down to one object.
     async fn list(&mut self, target: &Target) -> Result<Listed, ReadError> {
         let path = target.path();
         let request = kube::core::Request::new(&path);
         let mut restarts = 0u32;
+        let mut page_size = self.opts.page_size.max(1);
         'restart: loop {
             let mut items: Vec<Value> = Vec::new();
             let mut token: Option<String> = None;
             let mut version = String::new();
             loop {
-                let mut lp = ListParams::default().limit(self.opts.page_size);
+                let mut lp = ListParams::default().limit(page_size);
                 if let Some(t) = &token {
                     lp = lp.continue_token(t);
                 }
                 let req = request
                     .list(&lp)
                     .map_err(|e| self.request_error(&path, &kube::Error::BuildRequest(e)))?;
-                let page: Value = match self.client.request(req).await {
+                let max = self.opts.max_page_bytes;
+                let page: Value = match body::fetch_json(&self.client, req, max).await {
                     Ok(v) => v,
-                    Err(kube::Error::Api(s))
+                    Err(FetchError::TooLong) if page_size > 1 => {
+                        page_size = (page_size / 2).max(1);
+                        continue;
+                    }
+                    Err(FetchError::TooLong) => {
+                        return Err(ReadError::TooLong {
+                            server: self.server.clone(),
+                            path,
+                            what: "one object of the list".to_owned(),
+                            limit: max,
+                        })
+                    }
+                    Err(FetchError::Kube(kube::Error::Api(s)))
                         if s.code == 410 && restarts < self.opts.max_restarts =>
                     {
                         restarts += 1;
@@ -365,11 +387,11 @@ impl Reader<'_> {
                         ));
                         continue 'restart;
                     }
-                    Err(kube::Error::Api(s)) if (403..=405).contains(&s.code) => {
+                    Err(FetchError::Kube(kube::Error::Api(s))) if (403..=405).contains(&s.code) => {
                         self.count = self.count.saturating_sub(items.len());
                         return Ok(Listed::Skipped(s.code, status_reason(&s)));
                     }
-                    Err(e) => return Err(self.request_error(&path, &e)),
+                    Err(e) => return Err(self.fetch_error(&path, e)),
                 };
                 let page_items = match page.get("items") {
                     Some(Value::Array(a)) => a.clone(),
@@ -438,6 +460,28 @@ impl Reader<'_> {
         })
     }
 
+    /// A discovery document, read with a bound.
+    async fn discovery<T: serde::de::DeserializeOwned>(&self, path: &str) -> Result<T, FetchError> {
+        let request = http::Request::get(path)
+            .body(Vec::new())
+            .map_err(|e| FetchError::Kube(kube::Error::HttpError(e)))?;
+        body::fetch_json(&self.client, request, MAX_DISCOVERY_BYTES).await
+    }
+
+    /// The error of a request (a too long answer being a discovery document:
+    /// lists and watches handle theirs).
+    fn fetch_error(&self, path: &str, e: FetchError) -> ReadError {
+        match e {
+            FetchError::TooLong => ReadError::TooLong {
+                server: self.server.clone(),
+                path: path.to_owned(),
+                what: "the discovery document".to_owned(),
+                limit: MAX_DISCOVERY_BYTES,
+            },
+            FetchError::Kube(e) => self.request_error(path, &e),
+        }
+    }
+
     pub(crate) fn request_error(&self, path: &str, e: &kube::Error) -> ReadError {
         let reason = match e {
             kube::Error::Api(s) => match s.code {
@@ -454,9 +498,7 @@ impl Reader<'_> {
     }
 }
 
-fn plurals(
-    list: &k8s_openapi::apimachinery::pkg::apis::meta::v1::APIResourceList,
-) -> BTreeSet<String> {
+fn plurals(list: &APIResourceList) -> BTreeSet<String> {
     list.resources
         .iter()
         .filter(|r| !r.name.contains('/'))

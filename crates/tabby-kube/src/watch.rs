@@ -1,13 +1,21 @@
-//! One watch of one resource type from a resourceVersion, through kube-rs's own
-//! `Api::watch`, until the server closes the stream.
+//! One watch of one resource type from a resourceVersion, until the server closes
+//! the stream.
+//!
+//! The request goes through kube-rs's `Client::send` (configuration, TLS and
+//! authentication stay kube-rs's); the body is read here, frame by frame, split into
+//! lines with a hard per-line limit ([`crate::ReadOptions::max_event_bytes`]) and
+//! parsed as watch events. kube-rs's `Api::watch` splits lines without a limit.
 
-use futures_util::StreamExt;
-use kube::api::{Api, ApiResource, DynamicObject, WatchEvent as KubeEvent, WatchParams};
+use http_body_util::BodyExt;
+use kube::api::WatchParams;
+use kube::client::Body;
+use kube::core::Status;
 use kube::Client;
 use serde_json::Value;
 use tabby_api::{Group, Kind};
 use tabby_diag::Diagnostics;
 
+use crate::body::{self, Lines, TooLong};
 use crate::read::{self, Reader, Target, CALICO_CRD, CALICO_V3};
 use crate::{ClusterObject, ClusterSource, ReadError, ReadOptions};
 
@@ -105,7 +113,6 @@ pub(crate) fn watch(
     resolved.config.read_timeout = None;
     let server = resolved.config.cluster_url.to_string();
     let t = target.target();
-    let api_version = t.api_version;
     let rt = read::runtime()?;
     rt.block_on(async move {
         let client = Client::try_from(resolved.config).map_err(|e| {
@@ -114,105 +121,216 @@ pub(crate) fn watch(
                 read::lower_first(&e.to_string())
             ))
         })?;
-        let mut reader = Reader {
-            client: client.clone(),
-            server: server.clone(),
-            opts,
-            diagnostics: Diagnostics::new(),
-            count: 0,
+        let path = t.path();
+        let mut follow = Follow {
+            reader: Reader {
+                client: client.clone(),
+                server: server.clone(),
+                opts,
+                diagnostics: Diagnostics::new(),
+                count: 0,
+            },
+            target: t,
+            path,
+            out: Watched {
+                resource_version: resource_version.to_owned(),
+                ..Watched::default()
+            },
         };
-        let (group, version) = api_version.split_once('/').unwrap_or(("", api_version));
-        let ar = ApiResource {
-            group: group.to_owned(),
-            version: version.to_owned(),
-            api_version: api_version.to_owned(),
-            kind: target.kind.name().to_owned(),
-            plural: t.plural.to_owned(),
+        let deadline = tokio::time::Instant::now() + opts.timeout;
+        let timeout = || {
+            WatchError::from(ReadError::Timeout {
+                server: server.clone(),
+                seconds: opts.timeout.as_secs(),
+            })
         };
-        let api: Api<DynamicObject> = Api::all_with(client, &ar);
         let seconds = u32::try_from(opts.timeout.as_secs()).unwrap_or(u32::MAX);
         let wp = WatchParams::default().timeout(seconds.clamp(1, 295));
-        let deadline = tokio::time::Instant::now() + opts.timeout;
-        let mut out = Watched {
-            resource_version: resource_version.to_owned(),
-            ..Watched::default()
-        };
-        let path = t.path();
-        let started = tokio::time::timeout_at(deadline, api.watch(&wp, resource_version)).await;
-        let stream = match started {
-            Err(_) => {
-                return Err(ReadError::Timeout {
-                    server: server.clone(),
-                    seconds: opts.timeout.as_secs(),
-                }
-                .into())
-            }
-            Ok(Err(kube::Error::Api(s))) if s.code == 410 => {
+        let request = kube::core::Request::new(&follow.path)
+            .watch(&wp, resource_version)
+            .map_err(|e| follow.error(&kube::Error::BuildRequest(e)))?;
+        let response =
+            match tokio::time::timeout_at(deadline, client.send(request.map(Body::from))).await {
+                Err(_) => return Err(timeout()),
+                Ok(Err(e)) => return Err(follow.error(&e)),
+                Ok(Ok(r)) => r,
+            };
+        let status = response.status();
+        let mut stream = response.into_body();
+        if status.is_client_error() || status.is_server_error() {
+            let Ok(s) =
+                tokio::time::timeout_at(deadline, body::error_status(status.as_u16(), &mut stream))
+                    .await
+            else {
+                return Err(timeout());
+            };
+            if s.code == 410 {
                 return Err(expired(resource_version, &s));
             }
-            Ok(Err(e)) => return Err(reader.request_error(&path, &e).into()),
-            Ok(Ok(s)) => s,
-        };
-        let mut stream = std::pin::pin!(stream);
+            return Err(follow.error(&kube::Error::Api(s.boxed())));
+        }
+
+        let mut lines = Lines::new(opts.max_event_bytes);
+        let mut complete = Vec::new();
         loop {
             // The deadline ends this watch like a server-side close: resume from
             // `resource_version`.
-            let Ok(next) = tokio::time::timeout_at(deadline, stream.next()).await else {
+            let Ok(frame) = tokio::time::timeout_at(deadline, stream.frame()).await else {
                 break;
             };
-            let event = match next {
-                None => break,
-                // A connection cut mid-stream ends the watch; resume from what was seen.
-                Some(Err(kube::Error::Service(_) | kube::Error::ReadEvents(_))) => break,
-                Some(Err(e)) => return Err(reader.request_error(&path, &e).into()),
-                Some(Ok(ev)) => ev,
-            };
-            let (change, obj) = match event {
-                KubeEvent::Added(o) => (ChangeType::Added, o),
-                KubeEvent::Modified(o) => (ChangeType::Modified, o),
-                KubeEvent::Deleted(o) => (ChangeType::Deleted, o),
-                KubeEvent::Bookmark(b) => {
-                    out.resource_version = b.metadata.resource_version;
-                    continue;
-                }
-                KubeEvent::Error(s) if s.code == 410 => {
-                    return Err(expired(&out.resource_version, &s));
-                }
-                KubeEvent::Error(s) => {
-                    return Err(ReadError::Request {
-                        server: server.clone(),
-                        path,
-                        reason: format!(
-                            "the watch ended with error {} ({})",
-                            s.code,
-                            read::status_reason(&s)
-                        ),
+            let data = match frame {
+                // The server closed the stream: a last line without a line end counts.
+                None => {
+                    if let Some(last) = lines.finish() {
+                        follow.line(&last, true)?;
                     }
-                    .into())
+                    break;
                 }
+                // A connection cut mid-stream ends the watch; resume from what was seen.
+                Some(Err(_)) => break,
+                Some(Ok(frame)) => match frame.into_data() {
+                    Ok(data) => data,
+                    Err(_) => continue, // trailers
+                },
             };
-            let rv = obj.metadata.resource_version.clone().unwrap_or_default();
-            if !rv.is_empty() {
-                out.resource_version.clone_from(&rv);
-            }
-            if out.events.len() >= opts.max_objects {
-                return Err(ReadError::TooMany(opts.max_objects).into());
-            }
-            let value = serde_json::to_value(&obj).unwrap_or(Value::Null);
-            if let Some(object) = reader.normalise(&t, value) {
-                out.events.push(WatchEvent {
-                    change,
-                    resource_version: rv,
-                    object,
-                });
+            lines
+                .push(&data, &mut complete)
+                .map_err(|TooLong| follow.too_long())?;
+            for line in complete.drain(..) {
+                follow.line(&line, false)?;
             }
         }
-        out.diagnostics = reader.diagnostics;
-        Ok(out)
+        follow.out.diagnostics = follow.reader.diagnostics;
+        Ok(follow.out)
     })
 }
 
-fn expired(resource_version: &str, s: &kube::core::Status) -> WatchError {
+/// The state of one watch: what it has seen so far.
+struct Follow<'a> {
+    reader: Reader<'a>,
+    target: Target,
+    path: String,
+    out: Watched,
+}
+
+impl Follow<'_> {
+    /// One line of the stream: one watch event, `{"type": ..., "object": ...}`.
+    /// `last`: the stream ended without a line end after it, so it may be cut off.
+    fn line(&mut self, line: &[u8], last: bool) -> Result<(), WatchError> {
+        let line = line.trim_ascii();
+        if line.is_empty() {
+            return Ok(());
+        }
+        let event: Value = match serde_json::from_slice(line) {
+            Ok(v) => v,
+            // The connection was cut mid-event: resume from what was seen.
+            Err(e) if last && e.is_eof() => return Ok(()),
+            Err(e) => return Err(self.bad(&format!("a watch event is not JSON ({e})"))),
+        };
+        let Value::Object(mut event) = event else {
+            return Err(self.bad("a watch event is not a JSON object"));
+        };
+        let object = event.remove("object");
+        let kind = match event.get("type") {
+            Some(Value::String(k)) => k.as_str(),
+            // Not an event but a bare `Status`, as some servers end a watch.
+            None if event.get("kind").and_then(Value::as_str) == Some("Status") => {
+                return Err(self.status_error(Value::Object(event)));
+            }
+            _ => return Err(self.bad("a watch event has no `type`")),
+        };
+        let change = match kind {
+            "ADDED" => ChangeType::Added,
+            "MODIFIED" => ChangeType::Modified,
+            "DELETED" => ChangeType::Deleted,
+            "BOOKMARK" => {
+                // Bookmarks carry only a resourceVersion: the new resume point.
+                if let Some(rv) = object.as_ref().and_then(resource_version) {
+                    self.out.resource_version = rv;
+                }
+                return Ok(());
+            }
+            "ERROR" => return Err(self.status_error(object.unwrap_or(Value::Null))),
+            other => {
+                let other: String = other.chars().take(40).collect();
+                return Err(self.bad(&format!("unknown watch event type `{other}`")));
+            }
+        };
+        let Some(object @ Value::Object(_)) = object else {
+            return Err(self.bad(&format!("a watch `{kind}` event has no object")));
+        };
+        let rv = resource_version(&object).unwrap_or_default();
+        if !rv.is_empty() {
+            self.out.resource_version.clone_from(&rv);
+        }
+        let max = self.reader.opts.max_objects;
+        if self.out.events.len() >= max {
+            return Err(ReadError::TooMany(max).into());
+        }
+        if let Some(object) = self.reader.normalise(&self.target, object) {
+            self.out.events.push(WatchEvent {
+                change,
+                resource_version: rv,
+                object,
+            });
+        }
+        Ok(())
+    }
+
+    /// An `ERROR` event (or a bare `Status`): 410 Gone is [`WatchError::Expired`].
+    fn status_error(&self, object: Value) -> WatchError {
+        let Ok(s) = serde_json::from_value::<Status>(object) else {
+            return self.bad("a watch `ERROR` event does not hold a Status");
+        };
+        if s.code == 410 {
+            return expired(&self.out.resource_version, &s);
+        }
+        ReadError::Request {
+            server: self.reader.server.clone(),
+            path: self.path.clone(),
+            reason: format!(
+                "the watch ended with error {} ({})",
+                s.code,
+                read::status_reason(&s)
+            ),
+        }
+        .into()
+    }
+
+    fn bad(&self, reason: &str) -> WatchError {
+        ReadError::Request {
+            server: self.reader.server.clone(),
+            path: self.path.clone(),
+            reason: reason.to_owned(),
+        }
+        .into()
+    }
+
+    fn error(&self, e: &kube::Error) -> WatchError {
+        self.reader.request_error(&self.path, e).into()
+    }
+
+    fn too_long(&self) -> WatchError {
+        ReadError::TooLong {
+            server: self.reader.server.clone(),
+            path: self.path.clone(),
+            what: "a watch event".to_owned(),
+            limit: self.reader.opts.max_event_bytes,
+        }
+        .into()
+    }
+}
+
+/// `metadata.resourceVersion`, if set.
+fn resource_version(object: &Value) -> Option<String> {
+    object
+        .pointer("/metadata/resourceVersion")
+        .and_then(Value::as_str)
+        .filter(|rv| !rv.is_empty())
+        .map(str::to_owned)
+}
+
+fn expired(resource_version: &str, s: &Status) -> WatchError {
     WatchError::Expired {
         resource_version: resource_version.to_owned(),
         reason: read::status_reason(s),

@@ -11,9 +11,12 @@ mod support;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use support::{generate, kubeconfig, recorded_dir, serve, Calico, Scenario};
+use serde_json::{json, Value};
+use support::{generate, kubeconfig, recorded_dir, serve, Calico, Route, Scenario};
 use tabby_api::Kind;
-use tabby_kube::{code, read_cluster, ClusterRead, ClusterSource, ReadError, ReadOptions};
+use tabby_kube::{
+    code, read_cluster, ClusterRead, ClusterSource, ReadError, ReadOptions, MAX_DISCOVERY_BYTES,
+};
 use tabby_load::{load_paths, LoadOptions};
 
 const SCENARIOS: &[(&str, Calico)] = &[("crd", Calico::Crd), ("apiserver", Calico::ApiServer)];
@@ -36,8 +39,16 @@ fn recorded_fixtures_match_the_examples() {
 }
 
 fn read(name: &str, opts: &ReadOptions) -> (Result<ClusterRead, ReadError>, Vec<String>) {
-    let server = serve(Scenario::read(&recorded_dir().join(name)));
-    let tmp = tempdir(name);
+    read_scenario(name, Scenario::read(&recorded_dir().join(name)), opts)
+}
+
+fn read_scenario(
+    tag: &str,
+    scenario: Scenario,
+    opts: &ReadOptions,
+) -> (Result<ClusterRead, ReadError>, Vec<String>) {
+    let server = serve(scenario);
+    let tmp = tempdir(tag);
     let source = ClusterSource {
         kubeconfig: Some(kubeconfig(&tmp, server.port)),
         context: None,
@@ -394,4 +405,121 @@ fn a_silent_server_times_out() {
         matches!(e, ReadError::Timeout { .. } | ReadError::Request { .. }),
         "{e}"
     );
+}
+
+/// The `crd` scenario, where the first page of pods is answered, to a request with
+/// one of `limits`, with a page padded past 64 KiB (a list field no client reads).
+fn padded_pods(limits: &[u32]) -> Scenario {
+    let mut s = Scenario::read(&recorded_dir().join("crd"));
+    let first = s
+        .routes
+        .iter()
+        .find(|r| r.path == "/api/v1/pods" && r.r#continue.is_none())
+        .unwrap()
+        .clone();
+    let mut page: Value = serde_json::from_str(&s.files[&first.file]).unwrap();
+    page["metadata"]["padding"] = json!("p".repeat(100_000));
+    s.files.insert("padded.json".into(), page.to_string());
+    for &limit in limits {
+        s.routes.insert(
+            0,
+            Route {
+                file: "padded.json".into(),
+                limit: Some(limit),
+                ..first.clone()
+            },
+        );
+    }
+    s
+}
+
+/// Pages of at most 64 KiB.
+fn small_pages() -> ReadOptions {
+    ReadOptions {
+        max_page_bytes: 65536,
+        ..ReadOptions::default()
+    }
+}
+
+#[test]
+fn a_page_over_the_byte_limit_is_asked_for_again_with_fewer_objects() {
+    let (plain, _) = read("crd", &small_pages());
+    let (halved, log) = read_scenario("halved", padded_pods(&[500]), &small_pages());
+    assert_eq!(plain.unwrap().objects, halved.unwrap().objects);
+    let pods: Vec<&String> = log
+        .iter()
+        .filter(|l| l.starts_with("/api/v1/pods?"))
+        .collect();
+    assert!(
+        pods[0].contains("limit=500") && !pods[0].contains("continue="),
+        "{pods:?}"
+    );
+    assert!(
+        pods[1].contains("limit=250") && !pods[1].contains("continue="),
+        "{pods:?}"
+    );
+    assert!(
+        pods[2..].iter().all(|l| l.contains("limit=250")),
+        "{pods:?}"
+    );
+    // Other types keep the full page size.
+    assert!(log
+        .iter()
+        .filter(|l| l.starts_with("/api/v1/services?"))
+        .all(|l| l.contains("limit=500")));
+}
+
+#[test]
+fn one_object_over_the_page_limit_is_an_error() {
+    let limits = [500, 250, 125, 62, 31, 15, 7, 3, 1];
+    let (r, log) = read_scenario("one-too-long", padded_pods(&limits), &small_pages());
+    let e = r.unwrap_err();
+    match &e {
+        ReadError::TooLong {
+            path, what, limit, ..
+        } => {
+            assert_eq!(path, "/api/v1/pods");
+            assert_eq!(what, "one object of the list");
+            assert_eq!(*limit, 65536);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        e.to_string()
+            .contains("`/api/v1/pods` from the cluster at `http://127.0.0.1:")
+            && e.to_string()
+                .contains("one object of the list is longer than 64 KiB (65536 bytes)"),
+        "{e}"
+    );
+    let asked: Vec<&String> = log
+        .iter()
+        .filter(|l| l.starts_with("/api/v1/pods?"))
+        .collect();
+    assert_eq!(asked.len(), limits.len(), "{asked:?}");
+    assert!(
+        asked.last().unwrap().contains("limit=1&") || asked.last().unwrap().ends_with("limit=1")
+    );
+}
+
+#[test]
+fn an_endless_discovery_document_is_an_error() {
+    let mut s = Scenario::read(&recorded_dir().join("crd"));
+    let mut endless = s.routes.iter().find(|r| r.path == "/apis").unwrap().clone();
+    endless.endless = true;
+    endless.file = "endless.json".into();
+    s.files
+        .insert("endless.json".into(), "{\"kind\": \"".into());
+    s.routes.insert(0, endless);
+    let (r, log) = read_scenario("endless-discovery", s, &ReadOptions::default());
+    let e = r.unwrap_err();
+    assert!(
+        matches!(&e, ReadError::TooLong { path, limit, .. } if path == "/apis" && *limit == MAX_DISCOVERY_BYTES),
+        "{e:?}"
+    );
+    assert!(
+        e.to_string()
+            .contains("the discovery document is longer than 16 MiB (16777216 bytes)"),
+        "{e}"
+    );
+    assert!(log.iter().all(|l| !l.contains("/pods")));
 }

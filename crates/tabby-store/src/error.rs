@@ -79,6 +79,10 @@ pub enum StoreError {
     /// Any other failure of the backend (I/O, an unexpected server answer).
     #[error("{0}")]
     Backend(String),
+    /// The store cannot be set up as configured (a TLS file missing or unreadable,
+    /// TLS files without an https endpoint, ...): nothing was contacted.
+    #[error("{0}")]
+    Config(String),
 }
 
 fn actual_text(actual: Option<Revision>) -> String {

@@ -47,7 +47,7 @@ use tabby_api::{Kind, Resource, ResourceError};
 
 pub use embedded::Embedded;
 pub use error::StoreError;
-pub use etcd::{Etcd, EtcdOptions};
+pub use etcd::{Etcd, EtcdOptions, EtcdTls};
 pub use key::{kind_prefix, list_prefix, KeyError, ObjectKey, CALICO_PREFIX, TABBY_PREFIX};
 pub use object::{key_of, preview};
 pub use selector::LabelSelector;

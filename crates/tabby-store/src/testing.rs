@@ -3,15 +3,150 @@
 //!
 //! Each member runs under a small `sh` guard that kills etcd as soon as its stdin
 //! closes, so a test process that dies (or is killed) never leaves an etcd running.
+//!
+//! [`TestCerts`] makes a CA, server and client certificates with the `openssl`
+//! command, for an etcd that serves TLS and requires client certificates
+//! ([`EtcdCluster::start_tls`]).
 
 use std::io::Write;
 use std::net::TcpListener;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use crate::{Etcd, EtcdOptions, Store};
+use crate::{Etcd, EtcdOptions, EtcdTls, Store};
+
+/// Certificates for a TLS etcd on 127.0.0.1, made at test time (EC P-256, valid
+/// for two days): a CA, a server certificate it signed (for `127.0.0.1` and
+/// `localhost`), a client certificate it signed, and an unrelated second CA.
+#[derive(Debug, Clone)]
+pub struct TestCerts {
+    pub ca: PathBuf,
+    pub server_cert: PathBuf,
+    pub server_key: PathBuf,
+    pub client_cert: PathBuf,
+    pub client_key: PathBuf,
+    /// A CA that signed nothing here (a "wrong CA").
+    pub other_ca: PathBuf,
+}
+
+fn openssl(dir: &Path, args: &[&str]) -> Result<(), String> {
+    let out = Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("cannot run openssl (is it installed?): {e}"))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "openssl {} failed: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr)
+        ))
+    }
+}
+
+impl TestCerts {
+    /// Writes the certificates and keys into `dir` (which must exist).
+    pub fn create(dir: &Path) -> Result<Self, String> {
+        let ec = [
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+        ];
+        for ca in ["ca", "other-ca"] {
+            let (key, pem, subj) = (
+                format!("{ca}.key"),
+                format!("{ca}.pem"),
+                format!("/CN=tabby test {ca}"),
+            );
+            let mut args = vec!["req", "-x509"];
+            args.extend(ec);
+            args.extend([
+                "-keyout",
+                &key,
+                "-out",
+                &pem,
+                "-days",
+                "2",
+                "-subj",
+                &subj,
+                "-addext",
+                "basicConstraints=critical,CA:TRUE",
+                "-addext",
+                "keyUsage=critical,keyCertSign,cRLSign",
+            ]);
+            openssl(dir, &args)?;
+        }
+        // etcd's JSON gateway dials etcd itself with the server certificate as its
+        // client certificate: the server certificate needs clientAuth too.
+        for (name, usage) in [
+            ("server", "serverAuth,clientAuth"),
+            ("client", "clientAuth"),
+        ] {
+            let ext = format!("{name}.ext");
+            std::fs::write(
+                dir.join(&ext),
+                format!(
+                    "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage={usage}\nsubjectAltName=IP:127.0.0.1,DNS:localhost\n"
+                ),
+            )
+            .map_err(|e| e.to_string())?;
+            let (key, csr, pem, subj) = (
+                format!("{name}.key"),
+                format!("{name}.csr"),
+                format!("{name}.pem"),
+                format!("/CN=tabby test {name}"),
+            );
+            let mut args = vec!["req"];
+            args.extend(ec);
+            args.extend(["-keyout", &key, "-out", &csr, "-subj", &subj]);
+            openssl(dir, &args)?;
+            openssl(
+                dir,
+                &[
+                    "x509",
+                    "-req",
+                    "-in",
+                    &csr,
+                    "-CA",
+                    "ca.pem",
+                    "-CAkey",
+                    "ca.key",
+                    "-CAcreateserial",
+                    "-out",
+                    &pem,
+                    "-days",
+                    "2",
+                    "-extfile",
+                    &ext,
+                ],
+            )?;
+        }
+        Ok(Self {
+            ca: dir.join("ca.pem"),
+            server_cert: dir.join("server.pem"),
+            server_key: dir.join("server.key"),
+            client_cert: dir.join("client.pem"),
+            client_key: dir.join("client.key"),
+            other_ca: dir.join("other-ca.pem"),
+        })
+    }
+
+    /// The client side: this CA, the client certificate and key.
+    pub fn client_tls(&self) -> EtcdTls {
+        EtcdTls {
+            ca_cert_file: Some(self.ca.clone()),
+            cert_file: Some(self.client_cert.clone()),
+            key_file: Some(self.client_key.clone()),
+        }
+    }
+}
 
 /// Where Debian's `etcd-server` installs etcd.
 const ETCD_BINARIES: &[&str] = &["/usr/bin/etcd", "/usr/local/bin/etcd"];
@@ -117,11 +252,23 @@ pub struct EtcdCluster {
     /// The members.
     pub members: Vec<EtcdMember>,
     dir: PathBuf,
+    /// What a client needs (TLS files for a TLS cluster).
+    client: EtcdOptions,
 }
 
 impl EtcdCluster {
     /// Starts `n` members and waits (up to 30 s) until the cluster answers.
     pub fn start(n: usize) -> Result<Self, String> {
+        Self::start_with(n, None)
+    }
+
+    /// Starts `n` members serving clients over TLS with `certs`' server certificate
+    /// and requiring client certificates signed by `certs`' CA (`--client-cert-auth`).
+    pub fn start_tls(n: usize, certs: &TestCerts) -> Result<Self, String> {
+        Self::start_with(n, Some(certs))
+    }
+
+    fn start_with(n: usize, certs: Option<&TestCerts>) -> Result<Self, String> {
         etcd_binary()?;
         static SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         let dir = std::env::temp_dir().join(format!(
@@ -145,10 +292,11 @@ impl EtcdCluster {
             .map(|f| f.to_string_lossy().into_owned())
             .unwrap_or_default();
         let mut members = Vec::new();
+        let scheme = if certs.is_some() { "https" } else { "http" };
         for (name, client, peer) in &ports {
-            let client_url = format!("http://127.0.0.1:{client}");
+            let client_url = format!("{scheme}://127.0.0.1:{client}");
             let peer_url = format!("http://127.0.0.1:{peer}");
-            let args = vec![
+            let mut args: Vec<String> = vec![
                 "--name".into(),
                 name.clone(),
                 "--data-dir".into(),
@@ -172,6 +320,17 @@ impl EtcdCluster {
                 "--election-timeout".into(),
                 "500".into(),
             ];
+            if let Some(c) = certs {
+                for (flag, file) in [
+                    ("--cert-file", &c.server_cert),
+                    ("--key-file", &c.server_key),
+                    ("--trusted-ca-file", &c.ca),
+                ] {
+                    args.push(flag.into());
+                    args.push(file.display().to_string());
+                }
+                args.push("--client-cert-auth".into());
+            }
             members.push(EtcdMember {
                 name: name.clone(),
                 client_url,
@@ -182,7 +341,15 @@ impl EtcdCluster {
         for m in &mut members {
             m.start()?;
         }
-        let c = Self { members, dir };
+        let client = EtcdOptions {
+            tls: certs.map(TestCerts::client_tls).unwrap_or_default(),
+            ..EtcdOptions::default()
+        };
+        let c = Self {
+            members,
+            dir,
+            client,
+        };
         c.wait_ready(Duration::from_secs(30))?;
         Ok(c)
     }
@@ -196,12 +363,17 @@ impl EtcdCluster {
             .join(",")
     }
 
+    /// Options a client of this cluster needs (its TLS files for a TLS cluster).
+    pub fn client_options(&self) -> EtcdOptions {
+        self.client.clone()
+    }
+
     /// Waits until the cluster serves a linearizable read.
     pub fn wait_ready(&self, within: Duration) -> Result<(), String> {
         let opts = EtcdOptions {
             timeout: Duration::from_millis(500),
             connect_timeout: Duration::from_millis(200),
-            ..EtcdOptions::default()
+            ..self.client.clone()
         };
         let store = Etcd::new(&self.endpoints(), opts).map_err(|e| e.to_string())?;
         let deadline = Instant::now() + within;

@@ -60,6 +60,34 @@ pub struct Route {
     /// watch). Only a watch from exactly this resourceVersion matches.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub watch_from: Option<String>,
+    /// Send the body with chunked transfer encoding, this many bytes per chunk, each
+    /// written on its own (as a server streaming events does), instead of whole.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chunk: Option<usize>,
+    /// After the body, send `x` without end and without a line end (one endless
+    /// line) until the client hangs up or 1 GiB is sent, then log `sent N bytes`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub endless: bool,
+    /// Only a request with this `limit` matches (any request when unset).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
+}
+
+impl Route {
+    /// A watch of `path` from `from`, answered with `status` and the body in `file`.
+    pub fn watch(path: &str, from: &str, status: u16, file: &str) -> Route {
+        Route {
+            path: path.to_owned(),
+            r#continue: None,
+            status,
+            file: file.to_owned(),
+            once: false,
+            watch_from: Some(from.to_owned()),
+            chunk: None,
+            endless: false,
+            limit: None,
+        }
+    }
 }
 
 /// A generated scenario: its routes and the bodies they name.
@@ -184,6 +212,9 @@ impl Scenario {
             file: file.to_owned(),
             once: false,
             watch_from: None,
+            chunk: None,
+            endless: false,
+            limit: None,
         });
         self.files.insert(
             file.to_owned(),
@@ -194,14 +225,7 @@ impl Scenario {
     /// A watch of `path` from `from`, answered with `status` and either newline-delimited
     /// events (200) or a `Status` (an error status).
     fn add_watch(&mut self, path: &str, from: &str, status: u16, file: &str, body: &[Value]) {
-        self.routes.push(Route {
-            path: path.to_owned(),
-            r#continue: None,
-            status,
-            file: file.to_owned(),
-            once: false,
-            watch_from: Some(from.to_owned()),
-        });
+        self.routes.push(Route::watch(path, from, status, file));
         let text: String = body
             .iter()
             .map(|e| serde_json::to_string(e).unwrap() + "\n")
@@ -212,6 +236,8 @@ impl Scenario {
     /// Watches of namespaces, after their list at resourceVersion 2000: from 2000 an
     /// ADDED, a MODIFIED and a BOOKMARK (to 2003), then the server closes; from 2003 a
     /// DELETED (2004), then closes; from 2004 an ERROR event 410 (history compacted);
+    /// from 2010 an ADDED (2011), then an ERROR event 500 (what an API server sends
+    /// when it cannot go on, here in the words of one that lost its etcd watch);
     /// from 1000 (older than the list) an HTTP 410.
     fn add_namespace_watches(&mut self, namespaces: &[Value]) {
         let path = "/api/v1/namespaces";
@@ -254,6 +280,24 @@ impl Scenario {
             200,
             "watch-v1-namespaces-2004.jsonl",
             &[json!({"type": "ERROR", "object": compacted})],
+        );
+        let mut internal = status(
+            500,
+            "InternalError",
+            "an error on the server (\"unable to decode an event from the watch stream: context canceled\") has prevented the request from succeeding",
+        );
+        internal["details"] = json!({"causes": [{"reason": "UnexpectedServerResponse",
+            "message": "unable to decode an event from the watch stream: context canceled"}]});
+        let later = ns("tabby-later", 2011, json!({"team": "later"}));
+        self.add_watch(
+            path,
+            "2010",
+            200,
+            "watch-v1-namespaces-2010.jsonl",
+            &[
+                json!({"type": "ADDED", "object": later}),
+                json!({"type": "ERROR", "object": internal}),
+            ],
         );
         let gone = status(410, "Expired", "too old resource version: 1000 (2000)");
         self.add_watch(path, "1000", 410, "watch-v1-namespaces-1000.json", &[gone]);
@@ -325,6 +369,9 @@ impl Scenario {
                     file: format!("{stem}-{i}-expired.json"),
                     once: true,
                     watch_from: None,
+                    chunk: None,
+                    endless: false,
+                    limit: None,
                 });
                 self.files.insert(
                     format!("{stem}-{i}-expired.json"),
@@ -338,6 +385,9 @@ impl Scenario {
                 file: file.clone(),
                 once: false,
                 watch_from: None,
+                chunk: None,
+                endless: false,
+                limit: None,
             });
             self.files
                 .insert(file, serde_json::to_string_pretty(&body).unwrap() + "\n");
@@ -610,8 +660,8 @@ fn handle(stream: TcpStream, state: &State, log: &Mutex<Vec<String>>) {
         let mut body = vec![0u8; content_length];
         let _ = reader.read_exact(&mut body);
         log.lock().unwrap().push(target.clone());
-        let (status, text, watch) = answer(&target, state);
-        let reason = match status {
+        let a = answer(&target, state);
+        let reason = match a.status {
             200 => "OK",
             403 => "Forbidden",
             404 => "Not Found",
@@ -620,19 +670,65 @@ fn handle(stream: TcpStream, state: &State, log: &Mutex<Vec<String>>) {
             _ => "Other",
         };
         // A watch streams its events, then the server ends it by closing the connection.
-        let close = if watch { "Connection: close\r\n" } else { "" };
-        let resp = format!(
-            "HTTP/1.1 {status} {reason}\r\nContent-Type: application/json\r\n{close}Content-Length: {}\r\n\r\n{text}",
-            text.len()
+        let close = if a.watch { "Connection: close\r\n" } else { "" };
+        if a.chunk.is_none() && !a.endless {
+            let resp = format!(
+                "HTTP/1.1 {} {reason}\r\nContent-Type: application/json\r\n{close}Content-Length: {}\r\n\r\n{}",
+                a.status,
+                a.text.len(),
+                a.text
+            );
+            if out.write_all(resp.as_bytes()).is_err() || a.watch {
+                return;
+            }
+            continue;
+        }
+        let head = format!(
+            "HTTP/1.1 {} {reason}\r\nContent-Type: application/json\r\n{close}Transfer-Encoding: chunked\r\n\r\n",
+            a.status
         );
-        if out.write_all(resp.as_bytes()).is_err() || watch {
+        let _ = out.set_nodelay(true);
+        if out.write_all(head.as_bytes()).is_err() {
             return;
         }
+        for piece in a.text.as_bytes().chunks(a.chunk.unwrap_or(65536).max(1)) {
+            if write_chunk(&mut out, piece).is_err() {
+                return;
+            }
+        }
+        if a.endless {
+            let filler = vec![b'x'; 65536];
+            let mut sent = 0usize;
+            while sent < 1 << 30 && write_chunk(&mut out, &filler).is_ok() {
+                sent += filler.len();
+            }
+            log.lock().unwrap().push(format!("sent {sent} bytes"));
+            return;
+        }
+        let _ = out.write_all(b"0\r\n\r\n");
+        return;
     }
 }
 
-/// The status and body for one request, and whether it is a watch.
-fn answer(target: &str, state: &State) -> (u16, String, bool) {
+/// One chunk of a chunked body, written and flushed on its own.
+fn write_chunk(out: &mut TcpStream, piece: &[u8]) -> std::io::Result<()> {
+    out.write_all(format!("{:x}\r\n", piece.len()).as_bytes())?;
+    out.write_all(piece)?;
+    out.write_all(b"\r\n")?;
+    out.flush()
+}
+
+/// What the server answers to one request.
+struct Answer {
+    status: u16,
+    text: String,
+    watch: bool,
+    chunk: Option<usize>,
+    endless: bool,
+}
+
+/// The answer to one request.
+fn answer(target: &str, state: &State) -> Answer {
     let (path, query) = target.split_once('?').unwrap_or((target, ""));
     let param = |name: &str| {
         query
@@ -642,6 +738,7 @@ fn answer(target: &str, state: &State) -> (u16, String, bool) {
             .map(|(_, v)| v.to_owned())
     };
     let token = param("continue");
+    let limit = param("limit");
     let watch = matches!(param("watch").as_deref(), Some("true" | "1"));
     let watch_from = if watch {
         Some(param("resourceVersion").unwrap_or_default())
@@ -654,12 +751,19 @@ fn answer(target: &str, state: &State) -> (u16, String, bool) {
         if r.path == path
             && r.r#continue == token
             && r.watch_from == watch_from
+            && r.limit.is_none_or(|l| limit == Some(l.to_string()))
             && !(r.once && used.contains(&i))
         {
             if r.once {
                 used.push(i);
             }
-            return (r.status, scenario.files[&r.file].clone(), watch);
+            return Answer {
+                status: r.status,
+                text: scenario.files[&r.file].clone(),
+                watch,
+                chunk: r.chunk,
+                endless: r.endless,
+            };
         }
     }
     let nf = status(
@@ -667,7 +771,13 @@ fn answer(target: &str, state: &State) -> (u16, String, bool) {
         "NotFound",
         "the server could not find the requested resource",
     );
-    (404, nf.to_string(), watch)
+    Answer {
+        status: 404,
+        text: nf.to_string(),
+        watch,
+        chunk: None,
+        endless: false,
+    }
 }
 
 /// Writes a kubeconfig with one context `recorded` (the current context) pointing at

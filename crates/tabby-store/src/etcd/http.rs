@@ -1,33 +1,47 @@
 //! The smallest HTTP/1.1 client etcd's JSON gateway needs: `POST` with a JSON body,
 //! one connection per request (`Connection: close`), every step under a deadline,
-//! and a chunked-body reader for the watch stream.
+//! and a chunked-body reader for the watch stream. `https://` endpoints go through
+//! rustls (the handshake is done at connect time, under the same deadline).
 
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+use rustls::pki_types::ServerName;
+use rustls::{ClientConfig, ClientConnection, StreamOwned};
 
 /// Largest response body read (a list of a whole big store fits comfortably).
 const MAX_RESPONSE: usize = 1 << 30;
 /// Largest response head.
 const MAX_HEAD: usize = 64 * 1024;
 
-/// One `http://host:port` endpoint.
+/// One `http://host:port` or `https://host:port` endpoint.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Endpoint {
     pub host: String,
     pub port: u16,
+    /// `https://`.
+    pub tls: bool,
 }
 
+/// The TLS configuration of https endpoints (`None` when no endpoint is https).
+pub(crate) type Tls = Option<Arc<ClientConfig>>;
+
 impl Endpoint {
-    /// Parses `http://host:port` (a bare `host:port` also works).
+    /// Parses `http://host:port` or `https://host:port` (a bare `host:port` is http).
     pub fn parse(text: &str) -> Result<Self, String> {
         let t = text.trim();
-        if t.starts_with("https://") {
+        let (tls, rest) = match t.strip_prefix("https://") {
+            Some(r) => (true, r),
+            None => (false, t.strip_prefix("http://").unwrap_or(t)),
+        };
+        if rest.contains("://") {
             return Err(format!(
-                "`{t}`: https endpoints are not supported yet; use etcd on http (loopback or a trusted network)"
+                "`{t}` is not an endpoint like `http://127.0.0.1:2379` or `https://etcd:2379`"
             ));
         }
-        let rest = t.strip_prefix("http://").unwrap_or(t).trim_end_matches('/');
+        let rest = rest.trim_end_matches('/');
         let (host, port) = rest
             .rsplit_once(':')
             .ok_or_else(|| format!("`{t}` is not an endpoint like `http://127.0.0.1:2379`"))?;
@@ -43,6 +57,7 @@ impl Endpoint {
         Ok(Self {
             host: host.to_owned(),
             port,
+            tls,
         })
     }
 
@@ -53,10 +68,11 @@ impl Endpoint {
 
 impl std::fmt::Display for Endpoint {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let scheme = if self.tls { "https" } else { "http" };
         if self.host.contains(':') {
-            write!(f, "http://[{}]:{}", self.host, self.port)
+            write!(f, "{scheme}://[{}]:{}", self.host, self.port)
         } else {
-            write!(f, "http://{}:{}", self.host, self.port)
+            write!(f, "{scheme}://{}:{}", self.host, self.port)
         }
     }
 }
@@ -73,24 +89,111 @@ fn remaining(deadline: Instant, what: &str) -> io::Result<Duration> {
     Ok(deadline - now)
 }
 
-/// Connects to the first address that answers before the deadline.
-fn connect(ep: &Endpoint, deadline: Instant, connect_timeout: Duration) -> io::Result<TcpStream> {
+/// A connection: plain TCP or TLS over TCP.
+pub(crate) enum Conn {
+    Plain(TcpStream),
+    Tls(Box<StreamOwned<ClientConnection, TcpStream>>),
+}
+
+impl Conn {
+    /// The socket underneath (for timeouts and shutdown).
+    fn socket(&self) -> &TcpStream {
+        match self {
+            Conn::Plain(s) => s,
+            Conn::Tls(s) => &s.sock,
+        }
+    }
+}
+
+impl Read for Conn {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Conn::Plain(s) => s.read(buf),
+            Conn::Tls(s) => s.read(buf).map_err(super::tls::explain),
+        }
+    }
+}
+
+impl Write for Conn {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Conn::Plain(s) => s.write(buf),
+            Conn::Tls(s) => s.write(buf).map_err(super::tls::explain),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Conn::Plain(s) => s.flush(),
+            Conn::Tls(s) => s.flush().map_err(super::tls::explain),
+        }
+    }
+}
+
+/// Connects to the first address that answers before the deadline; for https,
+/// completes the TLS handshake before the deadline too.
+fn connect(
+    ep: &Endpoint,
+    deadline: Instant,
+    connect_timeout: Duration,
+    tls: &Tls,
+) -> io::Result<Conn> {
     let mut last = io::Error::new(io::ErrorKind::NotFound, "no address");
+    let mut tcp = None;
     for addr in ep.addrs()? {
         let t = remaining(deadline, "connecting")?.min(connect_timeout);
         match TcpStream::connect_timeout(&addr, t) {
             Ok(s) => {
                 s.set_nodelay(true)?;
-                return Ok(s);
+                tcp = Some(s);
+                break;
             }
             Err(e) => last = e,
         }
     }
-    Err(last)
+    let Some(tcp) = tcp else {
+        return Err(last);
+    };
+    if !ep.tls {
+        return Ok(Conn::Plain(tcp));
+    }
+    let Some(config) = tls else {
+        return Err(io::Error::other(
+            "https endpoint without a TLS configuration",
+        ));
+    };
+    let name = ServerName::try_from(ep.host.clone()).map_err(|_| {
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("`{}` is not a host name TLS can verify", ep.host),
+        )
+    })?;
+    let mut conn = ClientConnection::new(config.clone(), name)
+        .map_err(|e| io::Error::other(format!("TLS: {e}")))?;
+    let mut sock = tcp;
+    while conn.is_handshaking() {
+        let t = remaining(deadline, "in the TLS handshake")?;
+        sock.set_read_timeout(Some(t))?;
+        sock.set_write_timeout(Some(t))?;
+        match conn.complete_io(&mut sock) {
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) =>
+            {
+                return Err(timed_out("in the TLS handshake"))
+            }
+            Err(e) => return Err(super::tls::explain(e)),
+        }
+    }
+    Ok(Conn::Tls(Box::new(StreamOwned::new(conn, sock))))
 }
 
 fn write_request(
-    s: &mut TcpStream,
+    s: &mut Conn,
     ep: &Endpoint,
     path: &str,
     body: &[u8],
@@ -171,27 +274,46 @@ fn read_head<R: BufRead>(r: &mut R) -> io::Result<Head> {
     parse_head(&String::from_utf8_lossy(&head))
 }
 
+/// A TLS-only etcd closes plain connections without a word: say what may be wrong.
+fn hint_tls(ep: &Endpoint, e: io::Error) -> io::Error {
+    if ep.tls || e.kind() != io::ErrorKind::UnexpectedEof {
+        return e;
+    }
+    io::Error::new(
+        e.kind(),
+        format!(
+            "{e} (if etcd serves TLS, write the endpoint as `https://{}:{}`)",
+            ep.host, ep.port
+        ),
+    )
+}
+
 /// `POST path` with a JSON body; returns the status and the body. Every step must
 /// finish before `timeout` from now.
 pub(crate) fn post(
     ep: &Endpoint,
+    tls: &Tls,
     path: &str,
     body: &[u8],
     timeout: Duration,
     connect_timeout: Duration,
 ) -> io::Result<(u16, Vec<u8>)> {
     let deadline = Instant::now() + timeout;
-    let mut s = connect(ep, deadline, connect_timeout)?;
-    s.set_write_timeout(Some(remaining(deadline, "sending")?))?;
+    let mut s = connect(ep, deadline, connect_timeout, tls)?;
+    s.socket()
+        .set_write_timeout(Some(remaining(deadline, "sending")?))?;
     write_request(&mut s, ep, path, body, true)?;
     // Read everything (the server closes), refreshing the read timeout so the whole
     // exchange stays within the deadline.
     let mut raw = Vec::new();
     let mut buf = [0u8; 16 * 1024];
     loop {
-        s.set_read_timeout(Some(remaining(deadline, "waiting for the answer")?))?;
+        s.socket()
+            .set_read_timeout(Some(remaining(deadline, "waiting for the answer")?))?;
         match s.read(&mut buf) {
             Ok(0) => break,
+            // A TLS peer that closes without close_notify after a complete answer.
+            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof && !raw.is_empty() => break,
             Ok(n) => {
                 raw.extend_from_slice(buf.get(..n).unwrap_or_default());
                 if raw.len() > MAX_RESPONSE {
@@ -214,7 +336,7 @@ pub(crate) fn post(
         }
     }
     let mut r = BufReader::new(raw.as_slice());
-    let head = read_head(&mut r)?;
+    let head = read_head(&mut r).map_err(|e| hint_tls(ep, e))?;
     let mut body = Vec::new();
     if head.chunked {
         ChunkedReader::new(r).read_to_end(&mut body)?;
@@ -231,21 +353,24 @@ pub(crate) fn post(
 /// decoding applied) and a handle to shut the connection down from another thread.
 pub(crate) fn open_stream(
     ep: &Endpoint,
+    tls: &Tls,
     path: &str,
     body: &[u8],
     timeout: Duration,
     connect_timeout: Duration,
 ) -> io::Result<(u16, Box<dyn Read + Send>, TcpStream)> {
     let deadline = Instant::now() + timeout;
-    let mut s = connect(ep, deadline, connect_timeout)?;
-    s.set_write_timeout(Some(remaining(deadline, "sending")?))?;
+    let mut s = connect(ep, deadline, connect_timeout, tls)?;
+    s.socket()
+        .set_write_timeout(Some(remaining(deadline, "sending")?))?;
     write_request(&mut s, ep, path, body, false)?;
-    s.set_read_timeout(Some(remaining(deadline, "waiting for the answer")?))?;
-    let handle = s.try_clone()?;
+    s.socket()
+        .set_read_timeout(Some(remaining(deadline, "waiting for the answer")?))?;
+    let handle = s.socket().try_clone()?;
     let mut r = BufReader::new(s);
-    let head = read_head(&mut r)?;
+    let head = read_head(&mut r).map_err(|e| hint_tls(ep, e))?;
     // From here the stream is long-lived: no read timeout (the owner shuts it down).
-    r.get_ref().set_read_timeout(None)?;
+    r.get_ref().socket().set_read_timeout(None)?;
     let reader: Box<dyn Read + Send> = if head.chunked {
         Box::new(ChunkedReader::new(r))
     } else {
@@ -321,16 +446,22 @@ mod tests {
     #[test]
     fn endpoints() {
         let ok = [
-            ("http://127.0.0.1:2379", "127.0.0.1", 2379),
-            ("127.0.0.1:23790", "127.0.0.1", 23790),
-            ("http://localhost:1/", "localhost", 1),
-            ("http://[::1]:2379", "::1", 2379),
+            ("http://127.0.0.1:2379", "127.0.0.1", 2379, false),
+            ("127.0.0.1:23790", "127.0.0.1", 23790, false),
+            ("http://localhost:1/", "localhost", 1, false),
+            ("http://[::1]:2379", "::1", 2379, false),
+            ("https://etcd.example:2379", "etcd.example", 2379, true),
+            ("https://[::1]:2379/", "::1", 2379, true),
         ];
-        for (t, h, p) in ok {
+        for (t, h, p, tls) in ok {
             let e = Endpoint::parse(t).unwrap();
-            assert_eq!((e.host.as_str(), e.port), (h, p), "{t}");
+            assert_eq!((e.host.as_str(), e.port, e.tls), (h, p, tls), "{t}");
         }
-        for bad in ["https://a:1", "http://a", "a:b", "http://:1", ""] {
+        assert_eq!(
+            Endpoint::parse("https://a:1").unwrap().to_string(),
+            "https://a:1"
+        );
+        for bad in ["ftp://a:1", "https://a", "http://a", "a:b", "http://:1", ""] {
             assert!(Endpoint::parse(bad).is_err(), "{bad}");
         }
         assert_eq!(

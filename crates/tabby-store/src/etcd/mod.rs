@@ -1,5 +1,6 @@
 //! The etcd backend, speaking etcd's JSON gateway (`/v3/kv/range`, `/v3/kv/txn`,
-//! `/v3/watch`) over plain HTTP/1.1: no gRPC stack, no async runtime.
+//! `/v3/watch`) over HTTP/1.1, plain or TLS (rustls, with client certificates): no
+//! gRPC stack, no async runtime.
 //!
 //! - Keys and values are Calico's (see the crate docs); `resourceVersion` is the
 //!   key's mod revision, and every write is one etcd transaction that compares the
@@ -20,6 +21,7 @@
 //!   [`crate::Listing::skipped`] (or [`crate::Watch::take_skipped`]) and skipped.
 
 mod http;
+mod tls;
 
 use std::collections::VecDeque;
 use std::net::{Shutdown, TcpStream};
@@ -40,6 +42,7 @@ use crate::{
 };
 
 use http::Endpoint;
+pub use tls::EtcdTls;
 
 /// Limits and timeouts of the etcd backend.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,6 +57,8 @@ pub struct EtcdOptions {
     pub max_txn_ops: usize,
     /// How often a commit starts over when another writer got in between.
     pub retries: usize,
+    /// CA, client certificate and key for `https://` endpoints.
+    pub tls: EtcdTls,
 }
 
 impl Default for EtcdOptions {
@@ -64,6 +69,7 @@ impl Default for EtcdOptions {
             max_request_bytes: 1_572_864,
             max_txn_ops: 128,
             retries: 10,
+            tls: EtcdTls::default(),
         }
     }
 }
@@ -79,6 +85,7 @@ struct Inner {
     endpoints: Vec<Endpoint>,
     preferred: AtomicUsize,
     opts: EtcdOptions,
+    tls: http::Tls,
 }
 
 /// One key-value pair as etcd returns it.
@@ -142,8 +149,11 @@ fn retryable(code: u64, message: &str) -> bool {
 }
 
 impl Etcd {
-    /// A store at comma-separated endpoints (`http://127.0.0.1:2379,http://...`).
-    /// Nothing is contacted until the first request.
+    /// A store at comma-separated endpoints (`http://127.0.0.1:2379,https://...`).
+    /// Nothing is contacted until the first request, but the TLS files of
+    /// [`EtcdOptions::tls`] are read and checked here: `https://` endpoints need a CA
+    /// file, and TLS files without an `https://` endpoint are an error
+    /// ([`StoreError::Config`], naming the file).
     pub fn new(endpoints: &str, opts: EtcdOptions) -> Result<Self, StoreError> {
         let endpoints = endpoints
             .split(',')
@@ -156,11 +166,26 @@ impl Etcd {
                 "no etcd endpoint given (expected `http://HOST:PORT[,...]`)".into(),
             ));
         }
+        let tls = if endpoints.iter().any(|e| e.tls) {
+            Some(tls::client_config(&opts.tls)?)
+        } else if opts.tls.is_set() {
+            return Err(StoreError::Config(format!(
+                "TLS files were given but no etcd endpoint is https (`{}`): write the endpoints as `https://HOST:PORT`",
+                endpoints
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(",")
+            )));
+        } else {
+            None
+        };
         Ok(Self {
             inner: Arc::new(Inner {
                 endpoints,
                 preferred: AtomicUsize::new(0),
                 opts,
+                tls,
             }),
         })
     }
@@ -222,6 +247,7 @@ impl Inner {
                 };
                 match http::post(
                     ep,
+                    &self.tls,
                     path,
                     &bytes,
                     self.opts.timeout,
@@ -556,6 +582,7 @@ impl EtcdWatch {
                 };
                 let (status, reader, conn) = match http::open_stream(
                     ep,
+                    &self.inner.tls,
                     "/v3/watch",
                     &bytes,
                     opts.timeout,

@@ -13,6 +13,7 @@ pkgs=(
   "git:git"
   "chromium:chromium"
   "etcd:etcd-server"
+  "openssl:openssl"
 )
 for pair in "${pkgs[@]}"; do
   cmd=${pair%%:*}; pkg=${pair##*:}

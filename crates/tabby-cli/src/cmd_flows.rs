@@ -14,7 +14,7 @@ use tabby_flowlog::{
 use tabby_replay::summary::{Counts, Summary};
 use tabby_replay::{GroupReport, ReplayOptions, Replayer, Report, RunOptions, Tally};
 
-use crate::input::{read_live_cluster, report_diagnostics, ClusterArgs, Input, InputArgs};
+use crate::input::{report_diagnostics, ClusterArgs, Input, InputArgs};
 use crate::output::{print_json, print_stdout, OutputFormat};
 use crate::Exit;
 use tabby_load::Loaded;
@@ -336,10 +336,7 @@ fn threads(n: Option<usize>) -> usize {
 }
 
 pub fn run_replay(args: &ReplayArgs) -> anyhow::Result<Exit> {
-    let live = match args.cluster.source() {
-        Some(source) => Some(read_live_cluster(&source)?),
-        None => None,
-    };
+    let live = args.cluster.read_live()?;
     let Some(engine) = load_engine(
         &args.input.paths,
         live.as_ref(),

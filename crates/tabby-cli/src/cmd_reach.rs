@@ -73,18 +73,28 @@ pub enum ReachFormat {
 /// itself (namespaces, workloads, network sets) comes from --cluster and is shared.
 /// Each change names the policy now responsible.
 ///
+/// With --store PATH or --etcd-endpoints URLS, give only NEW: the old side is what
+/// the store holds, the new side the store with NEW applied over it (as `tabby
+/// apply -f NEW` would write it).
+///
 /// Examples:
 ///   tabby diff --cluster examples/cluster examples/policies examples/corrected
 ///   tabby diff --cluster cluster/ main/policies/ pr/policies/ -o md
+///   tabby diff --store store.redb pr/policies/
 ///
 /// Exit status: 0 nothing changed, 1 something did, 2 usage or input error.
 #[derive(Debug, ClapArgs)]
 #[command(verbatim_doc_comment)]
 pub struct DiffArgs {
-    /// The old policy set (file or directory)
+    /// The old policy set (file or directory); with --store or --etcd-endpoints, the new one
     pub old: PathBuf,
     /// The new policy set (file or directory)
-    pub new: PathBuf,
+    #[arg(required_unless_present_any = ["store", "etcd_endpoints"])]
+    pub new: Option<PathBuf>,
+
+    // --store/--etcd-endpoints: the store is the old side (docs/store.md).
+    #[command(flatten)]
+    pub store: crate::cmd_store::StoreSourceArgs,
 
     /// Cluster state shared by both versions (repeatable)
     #[arg(long, value_name = "PATH")]
@@ -208,7 +218,28 @@ pub fn run_diff(args: &DiffArgs) -> anyhow::Result<Exit> {
         };
         Input::read_with_live(&inputs, live.as_ref())
     };
-    let (old, new) = (read(&args.old), read(&args.new));
+    let (old, new) = match (args.store.read()?, &args.new) {
+        (None, Some(new)) => (read(&args.old), read(new)),
+        (Some(stored), None) => crate::cmd_store::diff_against_store(
+            &stored,
+            &args.cluster,
+            &args.old,
+            live.as_ref(),
+            args.verbose,
+        ),
+        (Some(_), Some(_)) => {
+            eprintln!(
+                "error: with --store or --etcd-endpoints, give only NEW: the store is the old side"
+            );
+            return Ok(Exit::Error);
+        }
+        (None, None) => {
+            eprintln!(
+                "error: diff needs OLD and NEW, or --store PATH (or --etcd-endpoints URLS) and NEW"
+            );
+            return Ok(Exit::Error);
+        }
+    };
     for input in [&old, &new] {
         report_diagnostics(&input.diagnostics, args.verbose);
         if input.has_unreadable_path() {

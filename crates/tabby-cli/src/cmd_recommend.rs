@@ -109,7 +109,7 @@ pub fn run(args: &Args) -> anyhow::Result<Exit> {
         eprintln!("error: no flow log given: `--flows` needs at least one flow-log file (directories and YAML files are cluster inputs)");
         return Ok(Exit::Error);
     }
-    let cluster = if paths.is_empty() && args.cluster.source().is_none() {
+    let cluster = if paths.is_empty() && !args.cluster.is_set() {
         None
     } else {
         let input = Input::read_with_cluster(

@@ -16,8 +16,8 @@ use tabby_diag::{did_you_mean, Diagnostic, Diagnostics, Loc};
 use tabby_eval::{Engine, EngineOptions};
 use tabby_load::{load_paths, load_str, LoadOptions, Loaded, RawObject};
 use tabby_store::{
-    key_of, Embedded, Etcd, EtcdOptions, LabelSelector, ListQuery, Listing, ObjectKey, Op, Store,
-    StoreError, Stored,
+    key_of, Embedded, Etcd, EtcdOptions, EtcdTls, LabelSelector, ListQuery, Listing, ObjectKey, Op,
+    Store, StoreError, Stored,
 };
 
 use crate::input::report_diagnostics;
@@ -35,20 +35,197 @@ pub struct StoreArgs {
     #[arg(long, value_name = "PATH", conflicts_with = "etcd_endpoints")]
     pub store: Option<PathBuf>,
 
-    /// Use etcd instead, at these client URLs (`http://127.0.0.1:2379[,...]`), with Calico's key layout
+    /// Use etcd instead, at these client URLs (`http://127.0.0.1:2379[,https://...]`), with Calico's key layout
     #[arg(long, value_name = "URLS")]
     pub etcd_endpoints: Option<String>,
+
+    #[command(flatten)]
+    pub etcd_tls: EtcdTlsArgs,
+}
+
+/// TLS files for `https://` etcd endpoints, as calicoctl's `etcdCACertFile`,
+/// `etcdCertFile` and `etcdKeyFile` (and their environment variables).
+#[derive(Debug, Clone, Default, ClapArgs)]
+pub struct EtcdTlsArgs {
+    /// For https etcd endpoints: the CA certificate (PEM) that signed etcd's certificate [env: ETCD_CA_CERT_FILE]
+    #[arg(long, value_name = "FILE", requires = "etcd_endpoints")]
+    pub etcd_ca_cert_file: Option<PathBuf>,
+
+    /// For etcd's --client-cert-auth: the client certificate (PEM) [env: ETCD_CERT_FILE]
+    #[arg(long, value_name = "FILE", requires = "etcd_endpoints")]
+    pub etcd_cert_file: Option<PathBuf>,
+
+    /// The private key (PEM) of --etcd-cert-file [env: ETCD_KEY_FILE]
+    #[arg(long, value_name = "FILE", requires = "etcd_endpoints")]
+    pub etcd_key_file: Option<PathBuf>,
+}
+
+impl EtcdTlsArgs {
+    /// The TLS files for `endpoints`: the flags, else the environment variables
+    /// calicoctl reads. The variables count only when an endpoint is https (a
+    /// shell set up for a TLS etcd can still talk to a plain one); flags always
+    /// count, so a flag given for an http endpoint is reported as a mistake.
+    pub fn resolve(&self, endpoints: &str) -> EtcdTls {
+        let https = endpoints
+            .split(',')
+            .any(|e| e.trim().to_ascii_lowercase().starts_with("https://"));
+        let pick = |flag: &Option<PathBuf>, var: &str| {
+            flag.clone().or_else(|| {
+                https
+                    .then(|| std::env::var_os(var))
+                    .flatten()
+                    .filter(|v| !v.is_empty())
+                    .map(PathBuf::from)
+            })
+        };
+        EtcdTls {
+            ca_cert_file: pick(&self.etcd_ca_cert_file, "ETCD_CA_CERT_FILE"),
+            cert_file: pick(&self.etcd_cert_file, "ETCD_CERT_FILE"),
+            key_file: pick(&self.etcd_key_file, "ETCD_KEY_FILE"),
+        }
+    }
+
+    /// Opens etcd at `endpoints` with these TLS files.
+    pub fn open_etcd(&self, endpoints: &str) -> Result<Etcd, StoreError> {
+        Etcd::new(
+            endpoints,
+            EtcdOptions {
+                tls: self.resolve(endpoints),
+                ..EtcdOptions::default()
+            },
+        )
+    }
 }
 
 impl StoreArgs {
     /// Opens the chosen store.
     pub fn open(&self) -> Result<Box<dyn Store>, StoreError> {
         if let Some(eps) = &self.etcd_endpoints {
-            return Ok(Box::new(Etcd::new(eps, EtcdOptions::default())?));
+            return Ok(Box::new(self.etcd_tls.open_etcd(eps)?));
         }
         let path = self.store.clone().unwrap_or_else(Embedded::default_path);
         Ok(Box::new(Embedded::open(&path)?))
     }
+}
+
+/// The store as a source of objects for the analysis commands (`tabby check
+/// --store PATH`, ...), next to files and the live cluster. Unlike the store
+/// commands, nothing is read from a store unless one of these flags is given.
+#[derive(Debug, Clone, Default, ClapArgs)]
+pub struct StoreSourceArgs {
+    /// Read the resources stored in this embedded store (as `tabby apply --store PATH` wrote them), with or without paths
+    #[arg(long, value_name = "PATH", conflicts_with = "etcd_endpoints")]
+    pub store: Option<PathBuf>,
+
+    /// Read the resources stored in etcd at these client URLs (`http(s)://HOST:PORT[,...]`), with or without paths
+    #[arg(long, value_name = "URLS")]
+    pub etcd_endpoints: Option<String>,
+
+    #[command(flatten)]
+    pub etcd_tls: EtcdTlsArgs,
+}
+
+impl StoreSourceArgs {
+    /// Whether a store was asked for.
+    pub fn is_set(&self) -> bool {
+        self.store.is_some() || self.etcd_endpoints.is_some()
+    }
+
+    /// Reads every object of the store, if one was asked for, into the loader's
+    /// form: one source per object, named `store:<Kind>/<namespace>/<name>` (as a
+    /// live cluster's objects are named `cluster:...`). Errors (no such store file,
+    /// etcd unavailable, bad TLS files) end the command with exit status 2.
+    pub fn read(&self) -> anyhow::Result<Option<Loaded>> {
+        let store: Box<dyn Store> = if let Some(eps) = &self.etcd_endpoints {
+            Box::new(self.etcd_tls.open_etcd(eps)?)
+        } else if let Some(path) = &self.store {
+            // Opening creates a missing store: for reading, a missing file is a mistake.
+            if !path.is_file() {
+                anyhow::bail!(
+                    "no embedded store at `{}`: --store takes a store file written by `tabby apply --store PATH` (for YAML files or directories, give them as paths)",
+                    path.display()
+                );
+            }
+            Box::new(Embedded::open(path)?)
+        } else {
+            return Ok(None);
+        };
+        let listing = store.list(&ListQuery::default())?;
+        for s in listing.skipped.iter().filter(|s| s.corrupt) {
+            eprintln!("warning: skipped stored key `{}`: {}", s.key, s.reason);
+        }
+        let mut out = Loaded::default();
+        let opts = LoadOptions::default();
+        for item in &listing.items {
+            let k = &item.key;
+            let name = match k.namespace() {
+                Some(ns) => format!("store:{}/{ns}/{}", k.kind().name(), k.name()),
+                None => format!("store:{}/{}", k.kind().name(), k.name()),
+            };
+            let text = serde_json::to_string_pretty(&item.object)?;
+            let loaded = load_str(&name, &text, &opts);
+            out.objects.extend(loaded.objects);
+            out.diagnostics.extend(loaded.diagnostics);
+            out.files.extend(loaded.files);
+        }
+        Ok(Some(out))
+    }
+}
+
+/// The store key of a loaded object, if it is a kind tabby stores and names itself.
+fn raw_key(raw: &RawObject) -> Option<ObjectKey> {
+    let kind = Kind::from_type_meta(&raw.api_version, &raw.kind)?;
+    let res = decode_resource(kind, raw.node.to_json()).ok()?;
+    key_of(&res).ok()
+}
+
+/// `tabby diff --store S NEW`: the old side is the store's objects (plus the shared
+/// `--cluster` paths and live cluster), the new side the store with NEW's objects
+/// applied over it: same-named objects replaced, new ones added, the rest kept.
+pub fn diff_against_store(
+    stored: &Loaded,
+    shared: &[PathBuf],
+    new_set: &std::path::Path,
+    live: Option<&Loaded>,
+    verbose: bool,
+) -> (crate::input::Input, crate::input::Input) {
+    let with_live = |objects: Vec<RawObject>| {
+        let mut l = live.map_or_else(Loaded::default, |l| Loaded {
+            objects: l.objects.clone(),
+            diagnostics: l.diagnostics.clone(),
+            files: l.files.clone(),
+        });
+        l.objects.extend(objects);
+        l.diagnostics.extend(stored.diagnostics.clone());
+        l.files.extend(stored.files.iter().cloned());
+        l
+    };
+    let shared_args = crate::input::InputArgs {
+        paths: shared.to_vec(),
+        verbose,
+    };
+    let old =
+        crate::input::Input::read_with_live(&shared_args, Some(&with_live(stored.objects.clone())));
+    let replaced: BTreeSet<ObjectKey> =
+        load_paths(&[new_set.to_path_buf()], &LoadOptions::default())
+            .objects
+            .iter()
+            .filter_map(raw_key)
+            .collect();
+    let kept: Vec<RawObject> = stored
+        .objects
+        .iter()
+        .filter(|o| raw_key(o).is_none_or(|k| !replaced.contains(&k)))
+        .cloned()
+        .collect();
+    let mut new_paths = shared.to_vec();
+    new_paths.push(new_set.to_path_buf());
+    let new_args = crate::input::InputArgs {
+        paths: new_paths,
+        verbose,
+    };
+    let new = crate::input::Input::read_with_live(&new_args, Some(&with_live(kept)));
+    (old, new)
 }
 
 /// Create or update resources from files (`kubectl apply` / `calicoctl apply`)

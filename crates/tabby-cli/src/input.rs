@@ -98,7 +98,8 @@ pub fn split_port(text: &str) -> Result<(u16, Option<&str>), String> {
 }
 
 /// Makes `PATH...` optional in the subcommands that also take [`ClusterArgs`]
-/// (`--cluster`, `--kubeconfig` or `--context` then stand in for it). Commands without
+/// (`--cluster`, `--kubeconfig`, `--context`, `--store` or `--etcd-endpoints` then
+/// stand in for it). Commands without
 /// the cluster flags keep their paths required; commands whose paths are optional
 /// anyway (`recommend`) are left alone.
 pub fn cluster_aware(cmd: clap::Command) -> clap::Command {
@@ -115,9 +116,18 @@ pub fn cluster_aware(cmd: clap::Command) -> clap::Command {
         .collect();
     names.into_iter().fold(cmd, |cmd, name| {
         cmd.mut_subcommand(name, |sub| {
+            let sources: Vec<&str> = [
+                "cluster",
+                "kubeconfig",
+                "context",
+                "store",
+                "etcd_endpoints",
+            ]
+            .into_iter()
+            .filter(|id| sub.get_arguments().any(|a| a.get_id() == *id))
+            .collect();
             sub.mut_arg("paths", |a| {
-                a.required(false)
-                    .required_unless_present_any(["cluster", "kubeconfig", "context"])
+                a.required(false).required_unless_present_any(sources)
             })
         })
     })
@@ -133,6 +143,10 @@ pub struct ClusterArgs {
 
     #[command(flatten)]
     pub kube: KubeconfigArgs,
+
+    /// `--store PATH` / `--etcd-endpoints URLS`: the datastore's objects (docs/store.md).
+    #[command(flatten)]
+    pub store: crate::cmd_store::StoreSourceArgs,
 }
 
 /// `--kubeconfig` and `--context`: either one alone also means "read the live cluster".
@@ -164,6 +178,30 @@ impl ClusterArgs {
     pub fn source(&self) -> Option<tabby_kube::ClusterSource> {
         self.kube.source(self.cluster)
     }
+
+    /// Whether objects come from somewhere besides the paths (a live cluster or a store).
+    pub fn is_set(&self) -> bool {
+        self.source().is_some() || self.store.is_set()
+    }
+
+    /// The objects from besides the paths: the live cluster's and the store's, if
+    /// asked for (both: together, cluster first).
+    pub fn read_live(&self) -> anyhow::Result<Option<Loaded>> {
+        let live = match self.source() {
+            Some(source) => Some(read_live_cluster(&source)?),
+            None => None,
+        };
+        let stored = self.store.read()?;
+        Ok(match (live, stored) {
+            (Some(mut a), Some(b)) => {
+                a.objects.extend(b.objects);
+                a.diagnostics.extend(b.diagnostics);
+                a.files.extend(b.files);
+                Some(a)
+            }
+            (a, b) => a.or(b),
+        })
+    }
 }
 
 /// Reads a live cluster into the loader's form (one source per object, named
@@ -177,12 +215,9 @@ pub fn read_live_cluster(source: &tabby_kube::ClusterSource) -> anyhow::Result<L
 impl Input {
     /// The shared entry point of every analysis command: the paths given (if any)
     /// and, with `--cluster`/`--kubeconfig`/`--context`, the live cluster's objects,
-    /// loaded and validated together.
+    /// and with `--store`/`--etcd-endpoints` the store's, loaded and validated together.
     pub fn read_with_cluster(args: &InputArgs, cluster: &ClusterArgs) -> anyhow::Result<Self> {
-        let live = match cluster.source() {
-            Some(source) => Some(read_live_cluster(&source)?),
-            None => None,
-        };
+        let live = cluster.read_live()?;
         Ok(Self::read_with_live(args, live.as_ref()))
     }
 

@@ -74,6 +74,7 @@ Start here:
   tabby apply -f policies/ --dry-run  what would storing these change? (then without --dry-run)
   tabby get gnp -o yaml               what the store holds (--store PATH, or --etcd-endpoints URLS)
   tabby check --cluster               check the live cluster of your kubeconfig instead
+  tabby check --store PATH            check what the store holds (or --etcd-endpoints URLS)
   tabby snapshot --cluster -o snap/   save the live cluster as YAML for offline use
 
 Inputs are files, directories (read recursively) or - for stdin; multi-document YAML,

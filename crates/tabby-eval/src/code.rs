@@ -45,17 +45,40 @@ impl Op {
     const MARKER: u8 = 0x80;
 
     fn marker(m: Marker) -> Op {
+        Self::marker_with(m, u32::MAX, u32::MAX)
+    }
+
+    /// A marker carrying two numbers in its (unused) selector fields, so that
+    /// reading them touches no other cache line.
+    fn marker_with(m: Marker, a: u32, b: u32) -> Op {
+        let (a, b) = (a.to_le_bytes(), b.to_le_bytes());
+        let half = |x: [u8; 4], i: usize| {
+            u16::from_le_bytes([
+                x.get(i).copied().unwrap_or(0),
+                x.get(i + 1).copied().unwrap_or(0),
+            ])
+        };
         Op(Quick {
-            src_sel: Quick::NONE,
-            src_not: Quick::NONE,
-            dst_sel: Quick::NONE,
-            dst_not: Quick::NONE,
+            src_sel: half(a, 0),
+            src_not: half(a, 2),
+            dst_sel: half(b, 0),
+            dst_not: half(b, 2),
             dst_lo: 0,
             dst_hi: 0,
             action: Action::Log,
             protocol: m as u8,
             flags: Self::MARKER,
         })
+    }
+
+    /// The two numbers of [`Op::marker_with`].
+    #[inline]
+    fn payload(&self) -> (u32, u32) {
+        let q = &self.0;
+        (
+            u32::from(q.src_sel) | (u32::from(q.src_not) << 16),
+            u32::from(q.dst_sel) | (u32::from(q.dst_not) << 16),
+        )
     }
 
     #[inline]
@@ -83,11 +106,6 @@ enum Aux {
         policy: PolicyId,
         next: u32,
         scope: Scope,
-    },
-    /// The end of a tier: the verdict names the tier and its first policy.
-    TierEnd {
-        tier: TierIdx,
-        first: PolicyId,
     },
     None,
 }
@@ -199,14 +217,12 @@ impl Code {
                 (TierDefaultAction::Pass, Stage::Normal) => Marker::TierEndPass,
                 (TierDefaultAction::Pass, _) => Marker::TierEndQuietPass,
             };
-            let aux = Aux::TierEnd {
-                tier: t.tier,
-                first: t.policies.first().copied().unwrap_or(PolicyId(0)),
-            };
+            // The end of a tier names the tier and its first policy in a verdict.
+            let first = t.policies.first().copied().unwrap_or(PolicyId(0));
             // A Pass skips the tier's end.
             let after = code.ops.len() + 1;
             set_next(&mut code, from, after);
-            code.push(Op::marker(end), aux);
+            code.push(Op::marker_with(end, t.tier.0, first.0), Aux::None);
         }
         for &prof in &prog.profiles {
             let from = code.ops.len();
@@ -287,14 +303,13 @@ impl Code {
                 m if m == Marker::TierEndPass as u8 => hits = hits.saturating_add(1),
                 m if m == Marker::TierEndQuietPass as u8 => {}
                 m if m == Marker::TierEndDeny as u8 => {
-                    if let Some(&Aux::TierEnd { tier, first }) = self.aux.get(i) {
-                        *out = SideVerdict::EndOfTier {
-                            tier,
-                            policy: first,
-                            hits,
-                        };
-                        return false;
-                    }
+                    let (tier, first) = op.payload();
+                    *out = SideVerdict::EndOfTier {
+                        tier: TierIdx(tier),
+                        policy: PolicyId(first),
+                        hits,
+                    };
+                    return false;
                 }
                 m if m == Marker::FailsafeIn as u8 || m == Marker::FailsafeOut as u8 => {
                     let list = if m == Marker::FailsafeIn as u8 {

@@ -109,26 +109,23 @@ impl StoreArgs {
 }
 
 /// The store as a source of objects for the analysis commands (`tabby check
-/// --store PATH`, ...), next to files and the live cluster. Unlike the store
-/// commands, nothing is read from a store unless one of these flags is given.
+/// --store PATH`, ...), next to files and the live cluster: the flags of
+/// [`StoreArgs`], with their help said for reading. Unlike the store commands,
+/// nothing is read from a store unless one of these flags is given.
 #[derive(Debug, Clone, Default, ClapArgs)]
+#[command(
+    mut_arg("store", |a| a.help("Read the resources stored in this embedded store (as `tabby apply --store PATH` wrote them), with or without paths")),
+    mut_arg("etcd_endpoints", |a| a.help("Read the resources stored in etcd at these client URLs (`http(s)://HOST:PORT[,...]`), with or without paths")),
+)]
 pub struct StoreSourceArgs {
-    /// Read the resources stored in this embedded store (as `tabby apply --store PATH` wrote them), with or without paths
-    #[arg(long, value_name = "PATH", conflicts_with = "etcd_endpoints")]
-    pub store: Option<PathBuf>,
-
-    /// Read the resources stored in etcd at these client URLs (`http(s)://HOST:PORT[,...]`), with or without paths
-    #[arg(long, value_name = "URLS")]
-    pub etcd_endpoints: Option<String>,
-
     #[command(flatten)]
-    pub etcd_tls: EtcdTlsArgs,
+    pub args: StoreArgs,
 }
 
 impl StoreSourceArgs {
     /// Whether a store was asked for.
     pub fn is_set(&self) -> bool {
-        self.store.is_some() || self.etcd_endpoints.is_some()
+        self.args.store.is_some() || self.args.etcd_endpoints.is_some()
     }
 
     /// Reads every object of the store, if one was asked for, into the loader's
@@ -136,24 +133,9 @@ impl StoreSourceArgs {
     /// live cluster's objects are named `cluster:...`). Errors (no such store file,
     /// etcd unavailable, bad TLS files) end the command with exit status 2.
     pub fn read(&self) -> anyhow::Result<Option<Loaded>> {
-        let store: Box<dyn Store> = if let Some(eps) = &self.etcd_endpoints {
-            Box::new(self.etcd_tls.open_etcd(eps)?)
-        } else if let Some(path) = &self.store {
-            // Opening creates a missing store: for reading, a missing file is a mistake.
-            if !path.is_file() {
-                anyhow::bail!(
-                    "no embedded store at `{}`: --store takes a store file written by `tabby apply --store PATH` (for YAML files or directories, give them as paths)",
-                    path.display()
-                );
-            }
-            Box::new(Embedded::open(path)?)
-        } else {
+        let Some((_, listing)) = self.list()? else {
             return Ok(None);
         };
-        let listing = store.list(&ListQuery::default())?;
-        for s in listing.skipped.iter().filter(|s| s.corrupt) {
-            eprintln!("warning: skipped stored key `{}`: {}", s.key, s.reason);
-        }
         let mut out = Loaded::default();
         let opts = LoadOptions::default();
         for item in &listing.items {
@@ -169,6 +151,39 @@ impl StoreSourceArgs {
             out.files.extend(loaded.files);
         }
         Ok(Some(out))
+    }
+
+    /// The store asked for, if any, opened for reading: an embedded store file
+    /// must exist (opening would create it).
+    pub fn open(&self) -> anyhow::Result<Option<Box<dyn Store>>> {
+        let store: Box<dyn Store> = if let Some(eps) = &self.args.etcd_endpoints {
+            Box::new(self.args.etcd_tls.open_etcd(eps)?)
+        } else if let Some(path) = &self.args.store {
+            if !path.is_file() {
+                anyhow::bail!(
+                    "no embedded store at `{}`: --store takes a store file written by `tabby apply --store PATH` (for YAML files or directories, give them as paths)",
+                    path.display()
+                );
+            }
+            Box::new(Embedded::open(path)?)
+        } else {
+            return Ok(None);
+        };
+        Ok(Some(store))
+    }
+
+    /// Every object of the store asked for, if any (sorted by kind, namespace and
+    /// name, at one revision), with the store; corrupt keys are reported on stderr
+    /// and skipped.
+    pub fn list(&self) -> anyhow::Result<Option<(Box<dyn Store>, Listing)>> {
+        let Some(store) = self.open()? else {
+            return Ok(None);
+        };
+        let listing = store.list(&ListQuery::default())?;
+        for s in listing.skipped.iter().filter(|s| s.corrupt) {
+            eprintln!("warning: skipped stored key `{}`: {}", s.key, s.reason);
+        }
+        Ok(Some((store, listing)))
     }
 }
 

@@ -167,6 +167,19 @@ fn snapshot_then_check_offline_gives_the_same_result() {
         without_locations(&lint_offline)
     );
 
+    // A snapshot restores into a store (no source revisions to compare against).
+    let store = dir.parent().unwrap().join("restored.redb");
+    let store_s = store.to_str().unwrap();
+    let applied = tabby(&["apply", "-f", dir_s, "--store", store_s], &[]);
+    assert_eq!(
+        applied.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&applied.stderr)
+    );
+    let restored = tabby(&["check", "--store", store_s, "-o", "json"], &[]);
+    assert_eq!(verdicts(&restored, true), verdicts(&live, true));
+
     // Writing into a non-empty directory is refused.
     let again = tabby(&["snapshot", "--kubeconfig", kc, "-o", dir_s], &[]);
     assert_eq!(again.status.code(), Some(2));

@@ -546,3 +546,179 @@ fn diff_takes_the_store_as_the_old_side() {
     assert_eq!(code(&both), 2);
     assert!(err(&both).contains("give only NEW"), "{}", err(&both));
 }
+
+/// Every `*.yaml` under `dir`, by path relative to it, with the lines that depend
+/// on the store written from left out: the header comment and the `uid` and
+/// `creationTimestamp` a store sets itself.
+fn snapshot_files(dir: &Path) -> std::collections::BTreeMap<String, String> {
+    fn walk(root: &Path, d: &Path, out: &mut std::collections::BTreeMap<String, String>) {
+        for e in std::fs::read_dir(d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                walk(root, &p, out);
+                continue;
+            }
+            let text = std::fs::read_to_string(&p).unwrap();
+            let kept: Vec<&str> = text
+                .lines()
+                .filter(|l| {
+                    let t = l.trim_start();
+                    !t.starts_with('#')
+                        && !t.starts_with("uid:")
+                        && !t.starts_with("creationTimestamp:")
+                })
+                .collect();
+            let rel = p.strip_prefix(root).unwrap().display().to_string();
+            out.insert(rel, kept.join("\n"));
+        }
+    }
+    let mut out = std::collections::BTreeMap::new();
+    walk(dir, dir, &mut out);
+    out
+}
+
+/// `tabby get PLURAL -A -o json` without what a store sets itself.
+fn get_json(store: &[&str], plural: &str) -> serde_json::Value {
+    let mut args = vec!["get", plural, "-A", "-o", "json"];
+    args.extend(store);
+    let o = tabby(&args);
+    assert_eq!(code(&o), 0, "{args:?}: {}", err(&o));
+    let mut v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    for item in v["items"].as_array_mut().unwrap() {
+        let meta = item["metadata"].as_object_mut().unwrap();
+        for f in ["uid", "creationTimestamp", "resourceVersion"] {
+            meta.remove(f);
+        }
+    }
+    v
+}
+
+/// `tabby snapshot` of the store `store` holding the examples: the snapshot layout,
+/// every analysis of the files equal to the store's, and `tabby apply -f DIR` into
+/// a new store restoring the same objects.
+fn snapshot_round_trip(store: &[&str]) {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("snap");
+    let d = dir.display().to_string();
+    let mut args = vec!["snapshot", "-o", d.as_str()];
+    args.extend(store);
+    let o = tabby(&args);
+    assert_eq!(code(&o), 0, "{args:?}: {}", err(&o));
+    assert!(err(&o).contains("wrote 75 objects from "), "{}", err(&o));
+
+    // The layout a cluster snapshot uses.
+    let files = snapshot_files(&dir);
+    for f in [
+        "_cluster/globalnetworkpolicies.projectcalico.org.yaml",
+        "_cluster/namespaces.yaml",
+        "production/networkpolicies.projectcalico.org.yaml",
+        "production/pods.yaml",
+        "production/deployments.apps.yaml",
+    ] {
+        assert!(files.contains_key(f), "no {f} in {:?}", files.keys());
+    }
+    // Revisions are the source store's: left out, so the files restore anywhere.
+    for (f, text) in &files {
+        assert!(!text.contains("resourceVersion"), "{f}:\n{text}");
+    }
+
+    // Every analysis reads the snapshot as it reads the store.
+    same_as_files(store, &[d.as_str()], &[]);
+
+    // A second snapshot into the same directory is refused.
+    let o = tabby(&args);
+    assert_eq!(code(&o), 2, "{}", err(&o));
+    assert!(err(&o).contains("is not empty"), "{}", err(&o));
+
+    // Restore into a new store: the same objects, and its snapshot the same files.
+    let restored = tmp.path().join("restored.redb").display().to_string();
+    let rstore = ["--store", restored.as_str()];
+    apply(&rstore, &[d.as_str()]);
+    let plurals: std::collections::BTreeSet<&str> = files
+        .keys()
+        .map(|f| {
+            let name = f.rsplit('/').next().unwrap();
+            name.split('.').next().unwrap()
+        })
+        .collect();
+    assert!(plurals.len() >= 10, "{plurals:?}");
+    for plural in plurals {
+        let a = get_json(store, plural);
+        assert!(!a["items"].as_array().unwrap().is_empty(), "{plural}");
+        assert_eq!(get_json(&rstore, plural), a, "{plural}");
+    }
+    let again = tmp.path().join("again");
+    let a = again.display().to_string();
+    let o = tabby(&["snapshot", "--store", restored.as_str(), "-o", a.as_str()]);
+    assert_eq!(code(&o), 0, "{}", err(&o));
+    assert_eq!(snapshot_files(&again), files);
+}
+
+#[test]
+fn a_snapshot_of_an_embedded_store_is_a_backup_every_command_reads() {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("s.redb").display().to_string();
+    let store = ["--store", path.as_str()];
+    apply(&store, &EXAMPLES);
+    snapshot_round_trip(&store);
+}
+
+#[test]
+fn a_snapshot_of_etcd_is_a_backup_every_command_reads() {
+    let etcd = EtcdCluster::start(1).unwrap_or_else(|e| panic!("{e}"));
+    let eps = etcd.endpoints();
+    let store = ["--etcd-endpoints", eps.as_str()];
+    apply(&store, &EXAMPLES);
+    snapshot_round_trip(&store);
+}
+
+#[test]
+fn snapshot_needs_one_source() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out_dir = tmp.path().join("out");
+    let o_s = out_dir.display().to_string();
+    let missing = tmp.path().join("missing.redb").display().to_string();
+    let kc = tmp.path().join("kubeconfig").display().to_string();
+    // (arguments, what stderr must say)
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (vec!["snapshot", "-o", &o_s], "or which store"),
+        (
+            vec!["snapshot", "--store", &missing, "--cluster", "-o", &o_s],
+            "not both",
+        ),
+        (
+            vec![
+                "snapshot",
+                "--etcd-endpoints",
+                "http://127.0.0.1:1",
+                "--kubeconfig",
+                &kc,
+                "-o",
+                &o_s,
+            ],
+            "not both",
+        ),
+        (
+            vec!["snapshot", "--store", &missing, "-o", &o_s],
+            "no embedded store",
+        ),
+        (
+            vec![
+                "snapshot",
+                "--etcd-endpoints",
+                "http://127.0.0.1:1",
+                "-o",
+                &o_s,
+            ],
+            "unavailable",
+        ),
+    ];
+    for (args, want) in cases {
+        let o = tabby(&args);
+        assert_eq!(code(&o), 2, "{args:?}: {}", err(&o));
+        assert!(err(&o).contains(want), "{args:?}: {}", err(&o));
+        // Nothing was written, and no store file created.
+        assert!(!out_dir.exists(), "{args:?}");
+        assert!(!Path::new(&missing).exists(), "{args:?}");
+    }
+}

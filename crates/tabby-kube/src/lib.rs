@@ -39,7 +39,7 @@ use tabby_api::Kind;
 use tabby_diag::{Diagnostic, Diagnostics};
 use tabby_load::{load_str, LoadOptions, Loaded};
 
-pub use snapshot::SnapshotError;
+pub use tabby_load::{SnapshotError, SnapshotObject};
 pub use watch::{ChangeType, WatchError, WatchEvent, WatchTarget, Watched};
 
 /// Stable diagnostic codes of this crate (`E09xx`, `W09xx`, `N09xx`), documented in
@@ -188,10 +188,17 @@ impl ClusterObject {
     /// the namespace or `_cluster`. Objects are kept in this order (then by name), so
     /// a snapshot reads back in the order the cluster was read.
     pub fn snapshot_place(&self) -> (&str, String) {
-        (
-            self.namespace().unwrap_or(snapshot::CLUSTER_DIR),
-            format!("{}.yaml", qualify(self.kind.plural(), self.kind)),
-        )
+        self.snapshot_object().place()
+    }
+
+    /// This object as the snapshot writer takes it.
+    pub fn snapshot_object(&self) -> SnapshotObject<'_> {
+        SnapshotObject {
+            namespace: self.namespace(),
+            plural: self.kind.plural(),
+            api_version: self.kind.api_version(),
+            value: &self.value,
+        }
     }
 
     /// The name diagnostics show for this object:
@@ -214,11 +221,7 @@ impl ClusterObject {
 
 /// `base` (a kind or plural), followed by `.group` unless the kind is in the core group.
 fn qualify(base: &str, kind: Kind) -> String {
-    let api = kind.api_versions().first().copied().unwrap_or_default();
-    match api.split_once('/') {
-        Some((group, _)) => format!("{base}.{group}"),
-        None => base.to_owned(),
-    }
+    tabby_load::qualify_with_group(base, kind.api_version())
 }
 
 /// Everything read from one cluster.

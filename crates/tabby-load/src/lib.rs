@@ -26,6 +26,7 @@ mod codes;
 mod decode;
 mod json;
 mod node;
+mod snapshot;
 mod write;
 mod yaml;
 
@@ -35,6 +36,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 pub use node::{path_to_string, Node, NodeKind, PathSeg};
+pub use snapshot::{
+    qualify_with_group, write_snapshot, SnapshotError, SnapshotObject, SNAPSHOT_CLUSTER_DIR,
+};
 pub use tabby_diag::{Diagnostic, Diagnostics, Loc, SourceFile};
 pub use write::to_yaml_document;
 

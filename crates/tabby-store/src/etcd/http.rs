@@ -81,6 +81,17 @@ fn timed_out(what: &str) -> io::Error {
     io::Error::new(io::ErrorKind::TimedOut, format!("timed out {what}"))
 }
 
+/// What an I/O error met while `what` (an operation under a socket timeout) means:
+/// `None` to retry (interrupted), [`timed_out`] when the socket timeout passed,
+/// anything else through `other`.
+fn failed_while(e: io::Error, what: &str, other: fn(io::Error) -> io::Error) -> Option<io::Error> {
+    match e.kind() {
+        io::ErrorKind::Interrupted => None,
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => Some(timed_out(what)),
+        _ => Some(other(e)),
+    }
+}
+
 fn remaining(deadline: Instant, what: &str) -> io::Result<Duration> {
     let now = Instant::now();
     if now >= deadline {
@@ -177,16 +188,11 @@ fn connect(
         sock.set_write_timeout(Some(t))?;
         match conn.complete_io(&mut sock) {
             Ok(_) => {}
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                ) =>
-            {
-                return Err(timed_out("in the TLS handshake"))
+            Err(e) => {
+                if let Some(e) = failed_while(e, "in the TLS handshake", super::tls::explain) {
+                    return Err(e);
+                }
             }
-            Err(e) => return Err(super::tls::explain(e)),
         }
     }
     Ok(Conn::Tls(Box::new(StreamOwned::new(conn, sock))))
@@ -323,16 +329,11 @@ pub(crate) fn post(
                     ));
                 }
             }
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                ) =>
-            {
-                return Err(timed_out("waiting for the answer"))
+            Err(e) => {
+                if let Some(e) = failed_while(e, "waiting for the answer", |e| e) {
+                    return Err(e);
+                }
             }
-            Err(e) => return Err(e),
         }
     }
     let mut r = BufReader::new(raw.as_slice());
@@ -442,6 +443,23 @@ impl<R: BufRead> Read for ChunkedReader<R> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn io_errors_while_waiting() {
+        use io::ErrorKind as K;
+        let other = |e: io::Error| io::Error::other(format!("explained: {e}"));
+        // (kind, the error returned, or None to retry)
+        let cases = [
+            (K::Interrupted, None),
+            (K::WouldBlock, Some("timed out reading")),
+            (K::TimedOut, Some("timed out reading")),
+            (K::ConnectionReset, Some("explained: boom")),
+        ];
+        for (kind, want) in cases {
+            let got = failed_while(io::Error::new(kind, "boom"), "reading", other);
+            assert_eq!(got.map(|e| e.to_string()).as_deref(), want, "{kind:?}");
+        }
+    }
 
     #[test]
     fn endpoints() {

@@ -152,7 +152,7 @@ impl FlowGenerator {
     /// Fills `rec` with the next record, reusing its buffers.
     pub fn next_into(&mut self, rec: &mut FlowRecord) {
         self.count += 1;
-        if self.count % 64 == 0 {
+        if self.count.is_multiple_of(64) {
             self.time += 1;
         }
         rec.start_time = self.time;

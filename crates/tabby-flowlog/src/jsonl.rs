@@ -32,17 +32,22 @@ pub fn parse_jsonl_into(
     opts: &ReadOptions,
 ) -> Result<(), ParseError> {
     let mut scratch = Scratch::default();
-    parse_with(line, rec, opts, &mut scratch)
+    parse_with(line, rec, opts, &mut scratch, false)
 }
 
+/// Parses one record. With `lazy_labels`, a label object is checked as usual but only
+/// read into the record when that endpoint has no address (the only case where replay
+/// needs labels); otherwise the endpoint's labels come out empty.
 pub(crate) fn parse_with(
     line: &str,
     rec: &mut FlowRecord,
     opts: &ReadOptions,
     scratch: &mut Scratch,
+    lazy_labels: bool,
 ) -> Result<(), ParseError> {
     let mut s = Scanner::new(line);
     let mut seen = Seen::default();
+    let mut spans: [Option<(usize, usize)>; 2] = [None, None];
     rec.start_time = 0;
     rec.end_time = 0;
     rec.src_port = None;
@@ -64,11 +69,13 @@ pub(crate) fn parse_with(
     let mut have_proto = false;
     s.begin_object().map_err(scan_err)?;
     let mut first = true;
-    while let Some(key) = s.next_key(&mut first).map_err(scan_err)? {
+    let mut predict = 0usize;
+    while s.more_members(&mut first).map_err(scan_err)? {
+        let (f, key) = next_field(&mut s, &mut predict).map_err(scan_err)?;
         let field = |k: &[u8]| -> String { String::from_utf8_lossy(k).chars().take(60).collect() };
         let r: Result<(), ParseError> = (|| {
-            match key {
-                b"v" => {
+            match f {
+                F::V => {
                     let v = s.u64().map_err(scan_err)?;
                     if v > JSONL_VERSION {
                         return Err(ParseError::new(format!(
@@ -76,53 +83,59 @@ pub(crate) fn parse_with(
                         )));
                     }
                 }
-                b"start_time" => rec.start_time = s.u64().map_err(scan_err)?,
-                b"end_time" => rec.end_time = s.u64().map_err(scan_err)?,
-                b"src_type" => rec.src.kind = kind(&mut s, &mut scratch.a)?,
-                b"dst_type" => rec.dst.kind = kind(&mut s, &mut scratch.a)?,
-                b"src_namespace" => opt_string(&mut s, &mut rec.src.namespace, &mut seen.src_ns)?,
-                b"dst_namespace" => opt_string(&mut s, &mut rec.dst.namespace, &mut seen.dst_ns)?,
-                b"src_name" => opt_string(&mut s, &mut rec.src.name, &mut seen.src_name)?,
-                b"dst_name" => opt_string(&mut s, &mut rec.dst.name, &mut seen.dst_name)?,
-                b"src_labels" => labels(&mut s, &mut rec.src, scratch, &mut seen.src_labels)?,
-                b"dst_labels" => labels(&mut s, &mut rec.dst, scratch, &mut seen.dst_labels)?,
-                b"src_ip" => rec.src.ip = ip(&mut s, &mut scratch.a)?,
-                b"dst_ip" => rec.dst.ip = ip(&mut s, &mut scratch.a)?,
-                b"src_port" => rec.src_port = port(&mut s)?,
-                b"dst_port" => rec.dst_port = port(&mut s)?,
-                b"proto" => {
+                F::StartTime => rec.start_time = s.u64().map_err(scan_err)?,
+                F::EndTime => rec.end_time = s.u64().map_err(scan_err)?,
+                F::SrcType => rec.src.kind = kind(&mut s, &mut scratch.a)?,
+                F::DstType => rec.dst.kind = kind(&mut s, &mut scratch.a)?,
+                F::SrcNamespace => opt_string(&mut s, &mut rec.src.namespace, &mut seen.src_ns)?,
+                F::DstNamespace => opt_string(&mut s, &mut rec.dst.namespace, &mut seen.dst_ns)?,
+                F::SrcName => opt_string(&mut s, &mut rec.src.name, &mut seen.src_name)?,
+                F::DstName => opt_string(&mut s, &mut rec.dst.name, &mut seen.dst_name)?,
+                F::SrcLabels if lazy_labels => {
+                    spans[0] = label_span(&mut s, &mut scratch.a, &mut seen.src_labels)?;
+                }
+                F::DstLabels if lazy_labels => {
+                    spans[1] = label_span(&mut s, &mut scratch.a, &mut seen.dst_labels)?;
+                }
+                F::SrcLabels => labels(&mut s, &mut rec.src, scratch, &mut seen.src_labels)?,
+                F::DstLabels => labels(&mut s, &mut rec.dst, scratch, &mut seen.dst_labels)?,
+                F::SrcIp => rec.src.ip = ip(&mut s, &mut scratch.a)?,
+                F::DstIp => rec.dst.ip = ip(&mut s, &mut scratch.a)?,
+                F::SrcPort => rec.src_port = port(&mut s)?,
+                F::DstPort => rec.dst_port = port(&mut s)?,
+                F::Proto => {
                     rec.protocol = protocol(&mut s, &mut scratch.a)?;
                     have_proto = true;
                 }
-                b"action" => {
+                F::Action => {
                     rec.action = enum_str(&mut s, &mut scratch.a)?;
                     have_action = true;
                 }
-                b"reporter" => rec.reporter = enum_str(&mut s, &mut scratch.a)?,
-                b"staged_action" => {
+                F::Reporter => rec.reporter = enum_str(&mut s, &mut scratch.a)?,
+                F::StagedAction => {
                     rec.staged_action = if s.null() {
                         None
                     } else {
                         Some(enum_str(&mut s, &mut scratch.a)?)
                     }
                 }
-                b"policies" => hits(&mut s, &mut rec.policies, opts, &mut scratch.a)?,
-                b"pending_policies" => {
+                F::Policies => hits(&mut s, &mut rec.policies, opts, &mut scratch.a)?,
+                F::PendingPolicies => {
                     hits(&mut s, &mut rec.pending_policies, opts, &mut scratch.a)?
                 }
-                b"domain" => opt_string(&mut s, &mut rec.domain, &mut seen.domain)?,
-                b"packets_in" => rec.packets_in = s.u64().map_err(scan_err)?,
-                b"packets_out" => rec.packets_out = s.u64().map_err(scan_err)?,
-                b"bytes_in" => rec.bytes_in = s.u64().map_err(scan_err)?,
-                b"bytes_out" => rec.bytes_out = s.u64().map_err(scan_err)?,
-                b"num_flows" => {
+                F::Domain => opt_string(&mut s, &mut rec.domain, &mut seen.domain)?,
+                F::PacketsIn => rec.packets_in = s.u64().map_err(scan_err)?,
+                F::PacketsOut => rec.packets_out = s.u64().map_err(scan_err)?,
+                F::BytesIn => rec.bytes_in = s.u64().map_err(scan_err)?,
+                F::BytesOut => rec.bytes_out = s.u64().map_err(scan_err)?,
+                F::NumFlows => {
                     rec.num_flows = s.u64().map_err(scan_err)?;
                     if rec.num_flows == 0 {
                         return Err(ParseError::new("`num_flows` must be at least 1"));
                     }
                 }
                 // Unknown fields are ignored so that newer writers stay readable.
-                _ => s.skip_value().map_err(scan_err)?,
+                F::Unknown => s.skip_value().map_err(scan_err)?,
             }
             Ok(())
         })();
@@ -139,8 +152,162 @@ pub(crate) fn parse_with(
         return Err(ParseError::new("missing field `proto`")
             .with_help("add the IANA protocol number, e.g. `\"proto\":6` for TCP"));
     }
+    if lazy_labels {
+        for (span, ep) in spans.into_iter().zip([&mut rec.src, &mut rec.dst]) {
+            match span {
+                Some(span) if ep.ip.is_none() => {
+                    let mut n = 0usize;
+                    let list = &mut ep.labels;
+                    s.at(span)
+                        .string_map(&mut scratch.a, &mut scratch.b, |k, v| {
+                            set_label(list, n, k, v);
+                            n += 1;
+                        })
+                        .map_err(scan_err)?;
+                    list.truncate(n);
+                }
+                _ => ep.labels.clear(),
+            }
+        }
+    }
     seen.finish(rec);
     Ok(())
+}
+
+/// A label object checked but not read: its span, or `None` for `null`.
+fn label_span(
+    s: &mut Scanner<'_>,
+    scratch: &mut String,
+    seen: &mut bool,
+) -> Result<Option<(usize, usize)>, ParseError> {
+    *seen = true;
+    if s.null() {
+        return Ok(None);
+    }
+    s.skip_string_map(scratch).map(Some).map_err(scan_err)
+}
+
+/// The fields of a record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum F {
+    V,
+    StartTime,
+    EndTime,
+    SrcType,
+    SrcNamespace,
+    SrcName,
+    SrcLabels,
+    SrcIp,
+    SrcPort,
+    DstType,
+    DstNamespace,
+    DstName,
+    DstLabels,
+    DstIp,
+    DstPort,
+    Proto,
+    Action,
+    Reporter,
+    Policies,
+    PendingPolicies,
+    StagedAction,
+    Domain,
+    PacketsIn,
+    PacketsOut,
+    BytesIn,
+    BytesOut,
+    NumFlows,
+    Unknown,
+}
+
+/// `"key":` for every field, in the order [`write_jsonl`] writes them.
+const FIELDS: [(&[u8], F); 27] = [
+    (b"\"v\":", F::V),
+    (b"\"start_time\":", F::StartTime),
+    (b"\"end_time\":", F::EndTime),
+    (b"\"src_type\":", F::SrcType),
+    (b"\"src_namespace\":", F::SrcNamespace),
+    (b"\"src_name\":", F::SrcName),
+    (b"\"src_labels\":", F::SrcLabels),
+    (b"\"src_ip\":", F::SrcIp),
+    (b"\"src_port\":", F::SrcPort),
+    (b"\"dst_type\":", F::DstType),
+    (b"\"dst_namespace\":", F::DstNamespace),
+    (b"\"dst_name\":", F::DstName),
+    (b"\"dst_labels\":", F::DstLabels),
+    (b"\"dst_ip\":", F::DstIp),
+    (b"\"dst_port\":", F::DstPort),
+    (b"\"proto\":", F::Proto),
+    (b"\"action\":", F::Action),
+    (b"\"reporter\":", F::Reporter),
+    (b"\"policies\":", F::Policies),
+    (b"\"pending_policies\":", F::PendingPolicies),
+    (b"\"staged_action\":", F::StagedAction),
+    (b"\"domain\":", F::Domain),
+    (b"\"packets_in\":", F::PacketsIn),
+    (b"\"packets_out\":", F::PacketsOut),
+    (b"\"bytes_in\":", F::BytesIn),
+    (b"\"bytes_out\":", F::BytesOut),
+    (b"\"num_flows\":", F::NumFlows),
+];
+
+fn field_of(key: &[u8]) -> F {
+    match key {
+        b"v" => F::V,
+        b"start_time" => F::StartTime,
+        b"end_time" => F::EndTime,
+        b"src_type" => F::SrcType,
+        b"src_namespace" => F::SrcNamespace,
+        b"src_name" => F::SrcName,
+        b"src_labels" => F::SrcLabels,
+        b"src_ip" => F::SrcIp,
+        b"src_port" => F::SrcPort,
+        b"dst_type" => F::DstType,
+        b"dst_namespace" => F::DstNamespace,
+        b"dst_name" => F::DstName,
+        b"dst_labels" => F::DstLabels,
+        b"dst_ip" => F::DstIp,
+        b"dst_port" => F::DstPort,
+        b"proto" => F::Proto,
+        b"action" => F::Action,
+        b"reporter" => F::Reporter,
+        b"policies" => F::Policies,
+        b"pending_policies" => F::PendingPolicies,
+        b"staged_action" => F::StagedAction,
+        b"domain" => F::Domain,
+        b"packets_in" => F::PacketsIn,
+        b"packets_out" => F::PacketsOut,
+        b"bytes_in" => F::BytesIn,
+        b"bytes_out" => F::BytesOut,
+        b"num_flows" => F::NumFlows,
+        _ => F::Unknown,
+    }
+}
+
+/// The next member's field and raw key. Tries the keys that usually come next (the writer's
+/// order, skipping a few absent ones) as literals first; any other spelling (whitespace,
+/// escapes, other order, unknown keys) goes through the general path, with the same result.
+#[inline]
+fn next_field<'a>(
+    s: &mut Scanner<'a>,
+    predict: &mut usize,
+) -> Result<(F, &'a [u8]), crate::scan::ScanError> {
+    for j in *predict..*predict + 4 {
+        let Some((lit, f)) = FIELDS.get(j) else {
+            break;
+        };
+        if s.literal(lit) {
+            *predict = j + 1;
+            let key = lit.get(1..lit.len() - 2).unwrap_or_default();
+            return Ok((*f, key));
+        }
+    }
+    let key = s.key()?;
+    let f = field_of(key);
+    if let Some(j) = FIELDS.iter().position(|(_, g)| *g == f) {
+        *predict = j + 1;
+    }
+    Ok((f, key))
 }
 
 /// Which optional string fields a record set (the others are reset to `None`).
@@ -187,10 +354,10 @@ fn opt_string(
         *seen = true;
         return Ok(());
     }
-    let mut buf = slot.take().unwrap_or_default();
+    // Refilled in place (on an error the record is rejected whatever the slot holds).
+    let buf = slot.get_or_insert_with(String::new);
     buf.clear();
-    s.string_into(&mut buf).map_err(scan_err)?;
-    *slot = Some(buf);
+    s.string_into(buf).map_err(scan_err)?;
     *seen = true;
     Ok(())
 }
@@ -199,16 +366,24 @@ fn kind(s: &mut Scanner<'_>, scratch: &mut String) -> Result<EndpointKind, Parse
     if s.null() {
         return Ok(EndpointKind::Net);
     }
-    enum_str(s, scratch)
+    // tabby's own spellings first; the rest (Calico's, any case) through `FromStr`.
+    match s.str_value(scratch).map_err(scan_err)? {
+        "wep" => Ok(EndpointKind::Workload),
+        "net" => Ok(EndpointKind::Net),
+        "hep" => Ok(EndpointKind::Host),
+        "ns" => Ok(EndpointKind::NetworkSet),
+        other => other
+            .parse::<EndpointKind>()
+            .map_err(|e| ParseError::new(e.to_string())),
+    }
 }
 
 fn enum_str<T: std::str::FromStr<Err = crate::UnknownValue>>(
     s: &mut Scanner<'_>,
     scratch: &mut String,
 ) -> Result<T, ParseError> {
-    scratch.clear();
-    s.string_into(scratch).map_err(scan_err)?;
-    scratch
+    s.str_value(scratch)
+        .map_err(scan_err)?
         .parse::<T>()
         .map_err(|e| ParseError::new(e.to_string()))
 }
@@ -217,21 +392,59 @@ fn ip(s: &mut Scanner<'_>, scratch: &mut String) -> Result<Option<IpAddr>, Parse
     if s.null() {
         return Ok(None);
     }
-    scratch.clear();
-    s.string_into(scratch).map_err(scan_err)?;
-    if scratch.is_empty() || scratch == "-" {
+    let text = s.str_value(scratch).map_err(scan_err)?;
+    if text.is_empty() || text == "-" {
         return Ok(None);
     }
-    parse_ip(scratch).map(Some)
+    parse_ip(text).map(Some)
 }
 
 pub(crate) fn parse_ip(text: &str) -> Result<IpAddr, ParseError> {
+    if let Some(v4) = dotted_quad(text.as_bytes()) {
+        return Ok(IpAddr::V4(v4));
+    }
     text.parse::<IpAddr>().map_err(|_| {
         ParseError::new(format!(
             "invalid IP address `{}`",
             text.chars().take(60).collect::<String>()
         ))
     })
+}
+
+/// A strict dotted quad (`10.0.0.1`: four decimal octets, no leading zeros), the common case,
+/// parsed without the general parser. Anything else is `None` and left to `IpAddr`'s parser,
+/// which accepts exactly these strings as IPv4 too.
+#[inline]
+fn dotted_quad(b: &[u8]) -> Option<std::net::Ipv4Addr> {
+    let mut octets = [0u8; 4];
+    let mut i = 0;
+    for (k, o) in octets.iter_mut().enumerate() {
+        if k > 0 {
+            if b.get(i) != Some(&b'.') {
+                return None;
+            }
+            i += 1;
+        }
+        let start = i;
+        let mut v: u32 = 0;
+        while let Some(c) = b.get(i) {
+            let d = c.wrapping_sub(b'0');
+            if d > 9 || i - start == 3 {
+                break;
+            }
+            v = v * 10 + u32::from(d);
+            i += 1;
+        }
+        let len = i - start;
+        if len == 0 || (len > 1 && b.get(start) == Some(&b'0')) {
+            return None;
+        }
+        *o = u8::try_from(v).ok()?;
+    }
+    if i != b.len() {
+        return None;
+    }
+    Some(std::net::Ipv4Addr::from(octets))
 }
 
 fn port(s: &mut Scanner<'_>) -> Result<Option<u16>, ParseError> {
@@ -249,9 +462,7 @@ fn port(s: &mut Scanner<'_>) -> Result<Option<u16>, ParseError> {
 
 fn protocol(s: &mut Scanner<'_>, scratch: &mut String) -> Result<u8, ParseError> {
     if s.peek_string() {
-        scratch.clear();
-        s.string_into(scratch).map_err(scan_err)?;
-        return parse_protocol(scratch);
+        return parse_protocol(s.str_value(scratch).map_err(scan_err)?);
     }
     let v = s.u64().map_err(scan_err)?;
     u8::try_from(v).map_err(|_| ParseError::new(format!("protocol `{v}` is out of range 0-255")))
@@ -434,4 +645,60 @@ pub fn write_jsonl(rec: &FlowRecord, out: &mut String) {
         ",\"packets_in\":{},\"packets_out\":{},\"bytes_in\":{},\"bytes_out\":{},\"num_flows\":{}}}",
         rec.packets_in, rec.packets_out, rec.bytes_in, rec.bytes_out, rec.num_flows
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dotted_quad_accepts_exactly_what_the_std_parser_accepts() {
+        let mut cases: Vec<String> = [
+            "10.0.0.1",
+            "0.0.0.0",
+            "255.255.255.255",
+            "256.0.0.1",
+            "01.0.0.1",
+            "1.2.3",
+            "1.2.3.4.",
+            "1.2.3.4.5",
+            ".1.2.3",
+            "1..2.3",
+            "1.2.3.04",
+            "1.2.3.400",
+            "1234.1.1.1",
+            "1.2.3.4 ",
+            " 1.2.3.4",
+            "+1.2.3.4",
+            "1.2.3.-4",
+            "::1",
+            "fe80::1",
+            "::ffff:1.2.3.4",
+            "",
+            "1.2.3.4a",
+            "999.999.999.999",
+            "0.00.0.0",
+            "1.2.3.0",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        for a in [0u32, 1, 9, 10, 99, 100, 199, 255, 256, 999] {
+            for b in ["", "0", "00"] {
+                cases.push(format!("{b}{a}.{a}.1.{a}"));
+            }
+        }
+        for c in &cases {
+            let std = c.parse::<std::net::Ipv4Addr>().ok();
+            let fast = dotted_quad(c.as_bytes());
+            // The fast path may decline (then the std parser decides) but never disagree.
+            if fast.is_some() {
+                assert_eq!(fast, std, "{c}");
+            }
+            if c.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
+                assert_eq!(fast, std, "{c}");
+            }
+            assert_eq!(parse_ip(c).ok(), c.parse::<IpAddr>().ok(), "{c}");
+        }
+    }
 }

@@ -41,7 +41,7 @@ pub use calico::{parse_calico, write_calico};
 pub use csv::{csv_header_line, write_csv, CsvHeader, CSV_COLUMNS};
 pub use jsonl::{parse_jsonl_into, parse_protocol, protocol_name, write_jsonl, JSONL_VERSION};
 pub use reader::{
-    detect_format, open_flows, parse_line, too_long_error, Chunk, ChunkReader, FlowReader,
+    detect_format, open_flows, parse_line, too_long_error, Chunk, ChunkReader, FlowReader, Lines,
     OpenError, ReadError, ReadStats, RecordError, RecordParser, DEFAULT_CHUNK, DEFAULT_MAX_LINE,
 };
 pub use record::{

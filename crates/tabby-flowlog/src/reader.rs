@@ -38,18 +38,62 @@ pub struct Chunk {
 impl Chunk {
     /// The lines of the chunk with their numbers (line ends and a trailing `\r` removed).
     /// Lines that are not UTF-8 come out as `Err(line number)`.
-    pub fn lines(&self) -> impl Iterator<Item = (u64, Result<&str, ()>)> + '_ {
-        let mut n = self.first_line;
+    pub fn lines(&self) -> Lines<'_> {
         let data = self.data.strip_suffix(b"\n").unwrap_or(&self.data);
-        let empty = self.data.is_empty();
-        data.split(|b| *b == b'\n')
-            .filter(move |_| !empty)
-            .map(move |l| {
-                let no = n;
-                n += 1;
-                let l = l.strip_suffix(b"\r").unwrap_or(l);
-                (no, std::str::from_utf8(l).map_err(|_| ()))
-            })
+        Lines {
+            data,
+            // One check for the whole chunk; per line only when it fails.
+            text: std::str::from_utf8(data).ok(),
+            pos: 0,
+            line: self.first_line,
+            done: self.data.is_empty(),
+        }
+    }
+}
+
+/// The lines of a [`Chunk`]: `(line number, text)`, the text `Err(())` when not UTF-8.
+#[derive(Debug, Clone)]
+pub struct Lines<'c> {
+    data: &'c [u8],
+    text: Option<&'c str>,
+    pos: usize,
+    line: u64,
+    done: bool,
+}
+
+impl<'c> Iterator for Lines<'c> {
+    type Item = (u64, Result<&'c str, ()>);
+
+    #[inline]
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        let start = self.pos;
+        let rest = self.data.get(start..).unwrap_or_default();
+        let end = match memchr::memchr(b'\n', rest) {
+            Some(i) => {
+                self.pos = start + i + 1;
+                start + i
+            }
+            None => {
+                self.done = true;
+                self.data.len()
+            }
+        };
+        let no = self.line;
+        self.line += 1;
+        let raw = self.data.get(start..end).unwrap_or_default();
+        let cut = usize::from(raw.last() == Some(&b'\r'));
+        let end = end - cut;
+        let text = match self.text {
+            // Line boundaries sit next to ASCII bytes, so they are char boundaries.
+            Some(t) => t.get(start..end).ok_or(()),
+            None => {
+                std::str::from_utf8(raw.get(..raw.len() - cut).unwrap_or_default()).map_err(|_| ())
+            }
+        };
+        Some((no, text))
     }
 }
 
@@ -100,23 +144,22 @@ impl<R: Read> ChunkReader<R> {
 
     fn fill(&mut self, buf: &mut Vec<u8>, want: usize) -> io::Result<usize> {
         let start = buf.len();
-        buf.resize(start + want, 0);
-        let n = loop {
-            match self.inner.read(buf.get_mut(start..).unwrap_or_default()) {
-                Ok(n) => break n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => {
-                    buf.truncate(start);
-                    return Err(e);
+        buf.reserve(want);
+        // `read_to_end` reads into the spare capacity without zeroing it first, and (through
+        // `take`) stops after `want` bytes; fewer means the input ended.
+        match (&mut self.inner).take(want as u64).read_to_end(buf) {
+            Ok(n) => {
+                self.bytes_read += n as u64;
+                if n < want {
+                    self.eof = true;
                 }
+                Ok(n)
             }
-        };
-        buf.truncate(start + n);
-        self.bytes_read += n as u64;
-        if n == 0 {
-            self.eof = true;
+            Err(e) => {
+                buf.truncate(start);
+                Err(e)
+            }
         }
-        Ok(n)
     }
 
     /// The next chunk, reusing `buf` for its bytes. `None` at the end of input.
@@ -128,7 +171,7 @@ impl<R: Read> ChunkReader<R> {
         buf.append(&mut self.carry);
         loop {
             if buf.len() >= self.chunk || self.eof {
-                if let Some(i) = buf.iter().rposition(|b| *b == b'\n') {
+                if let Some(i) = memchr::memrchr(b'\n', &buf) {
                     self.carry
                         .extend_from_slice(buf.get(i + 1..).unwrap_or_default());
                     buf.truncate(i + 1);
@@ -142,17 +185,20 @@ impl<R: Read> ChunkReader<R> {
                 }
             }
             // INVARIANT: `buf` never grows past `max_line` + one read without holding a newline.
-            if buf.len() > self.max_line && !buf.contains(&b'\n') {
+            if buf.len() > self.max_line && memchr::memchr(b'\n', &buf).is_none() {
                 return self.skip_long_line(buf).map(Some);
             }
-            let want = self.chunk.clamp(4 << 10, 64 << 10);
+            let want = match self.chunk.checked_sub(buf.len()) {
+                Some(short) if short > 0 => short.max(4 << 10),
+                _ => 64 << 10,
+            };
             self.fill(&mut buf, want)?;
         }
     }
 
     fn make(&mut self, data: Vec<u8>) -> Chunk {
         let first_line = self.next_line;
-        let newlines = data.iter().filter(|b| **b == b'\n').count() as u64;
+        let newlines = memchr::memchr_iter(b'\n', &data).count() as u64;
         let last_unterminated = u64::from(!data.is_empty() && data.last() != Some(&b'\n'));
         self.next_line += newlines + last_unterminated;
         Chunk {
@@ -182,7 +228,7 @@ impl<R: Read> ChunkReader<R> {
             if n == 0 {
                 break;
             }
-            if let Some(i) = buf.iter().position(|b| *b == b'\n') {
+            if let Some(i) = memchr::memchr(b'\n', &buf) {
                 len += i as u64;
                 self.carry
                     .extend_from_slice(buf.get(i + 1..).unwrap_or_default());
@@ -203,6 +249,7 @@ pub struct RecordParser {
     scratch_csv: CsvScratch,
     scratch: Scratch,
     max_line: usize,
+    lazy_labels: bool,
 }
 
 impl RecordParser {
@@ -215,7 +262,17 @@ impl RecordParser {
             scratch_csv: CsvScratch::default(),
             scratch: Scratch::default(),
             max_line: DEFAULT_MAX_LINE,
+            lazy_labels: false,
         }
+    }
+
+    /// Reads an endpoint's labels only when it has no IP address (tabby JSON Lines; other
+    /// formats always read them). Label objects are still checked, so the same lines are
+    /// accepted and rejected; records just come out without the labels of addressed
+    /// endpoints. For consumers that map endpoints by address first, like replay.
+    pub fn labels_only_without_ip(mut self, on: bool) -> Self {
+        self.lazy_labels = on;
+        self
     }
 
     /// Sets the longest line accepted.
@@ -237,7 +294,9 @@ impl RecordParser {
     /// Parses `line` into `rec` (reusing its buffers for tabby JSON Lines).
     pub fn parse_into(&mut self, line: &str, rec: &mut FlowRecord) -> Result<(), ParseError> {
         match self.format {
-            Format::Jsonl => jsonl::parse_with(line, rec, &self.opts, &mut self.scratch),
+            Format::Jsonl => {
+                jsonl::parse_with(line, rec, &self.opts, &mut self.scratch, self.lazy_labels)
+            }
             Format::Calico => {
                 *rec = parse_calico(line)?;
                 if !self.opts.policies {
@@ -545,7 +604,7 @@ impl<R: Read> FlowReader<R> {
                 }
             }
             let rest = self.chunk.data.get(self.pos..).unwrap_or_default();
-            let (raw, adv) = match rest.iter().position(|b| *b == b'\n') {
+            let (raw, adv) = match memchr::memchr(b'\n', rest) {
                 Some(i) => (rest.get(..i).unwrap_or_default(), i + 1),
                 None => (rest, rest.len()),
             };
@@ -581,6 +640,62 @@ impl<R: Read> Iterator for FlowReader<R> {
                 self.done = true;
                 Some(Err(ReadError::Io(e)))
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunk_lines_split_number_and_check_utf8() {
+        type Want<'a> = Vec<(u64, Result<&'a str, ()>)>;
+        let cases: Vec<(&[u8], Want<'_>)> = vec![
+            (b"", vec![]),
+            (b"\n", vec![(5, Ok(""))]),
+            (b"a\nb", vec![(5, Ok("a")), (6, Ok("b"))]),
+            (
+                b"a\r\n\r\nb\r\n",
+                vec![(5, Ok("a")), (6, Ok("")), (7, Ok("b"))],
+            ),
+            (
+                b"\xc3\xa9\n\xff\nok\n",
+                vec![(5, Ok("\u{e9}")), (6, Err(())), (7, Ok("ok"))],
+            ),
+            (b"x\n\n\n", vec![(5, Ok("x")), (6, Ok("")), (7, Ok(""))]),
+            (b"\xe2\x98\x83\r", vec![(5, Ok("\u{2603}"))]),
+        ];
+        for (data, want) in cases {
+            let chunk = Chunk {
+                data: data.to_vec(),
+                first_line: 5,
+                too_long: None,
+            };
+            let got: Want<'_> = chunk.lines().collect();
+            assert_eq!(got, want, "{data:?}");
+        }
+    }
+
+    #[test]
+    fn chunks_cover_the_input_at_any_size() {
+        let text = b"one\ntwo\r\n\nfour\nfive";
+        for size in [1, 2, 3, 7, 64, 1 << 20] {
+            let mut r = ChunkReader::with_limits(&text[..], size, 1 << 20);
+            let mut all = Vec::new();
+            let mut lines = Vec::new();
+            while let Some(c) = r.next_chunk(Vec::new()).unwrap() {
+                all.extend_from_slice(&c.data);
+                lines.extend(c.lines().map(|(n, l)| (n, l.unwrap().to_owned())));
+            }
+            assert_eq!(all, text, "size {size}");
+            let want: Vec<(u64, String)> = ["one", "two", "", "four", "five"]
+                .iter()
+                .enumerate()
+                .map(|(i, l)| (i as u64 + 1, (*l).to_owned()))
+                .collect();
+            assert_eq!(lines, want, "size {size}");
+            assert_eq!(r.bytes_read(), text.len() as u64);
         }
     }
 }

@@ -40,16 +40,23 @@ impl<'a> Scanner<'a> {
         })
     }
 
+    #[inline]
     fn peek(&self) -> Option<u8> {
         self.s.get(self.pos).copied()
     }
 
+    #[inline]
     pub(crate) fn ws(&mut self) {
+        // Fast exit for the common case: no whitespace between tokens.
+        if self.peek().is_some_and(|b| b > b' ') {
+            return;
+        }
         while let Some(b' ' | b'\t' | b'\r' | b'\n') = self.peek() {
             self.pos += 1;
         }
     }
 
+    #[inline]
     fn eat(&mut self, b: u8) -> bool {
         self.ws();
         if self.peek() == Some(b) {
@@ -60,18 +67,25 @@ impl<'a> Scanner<'a> {
         }
     }
 
+    #[inline]
     fn expect(&mut self, b: u8) -> Result<()> {
         if self.eat(b) {
             Ok(())
         } else {
-            match self.peek() {
-                Some(c) => self.err(format!(
-                    "expected `{}`, found `{}`",
-                    b as char,
-                    printable(c)
-                )),
-                None => self.err(format!("expected `{}`, found end of line", b as char)),
-            }
+            self.expected(b)
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn expected(&self, b: u8) -> Result<()> {
+        match self.peek() {
+            Some(c) => self.err(format!(
+                "expected `{}`, found `{}`",
+                b as char,
+                printable(c)
+            )),
+            None => self.err(format!("expected `{}`, found end of line", b as char)),
         }
     }
 
@@ -86,32 +100,62 @@ impl<'a> Scanner<'a> {
         self.expect(b'{')
     }
 
-    /// The next key of an object (raw bytes between the quotes), or `None` at `}`.
-    /// `first` tells whether this is the first key (no comma before it).
-    pub(crate) fn next_key(&mut self, first: &mut bool) -> Result<Option<&'a [u8]>> {
+    /// Before the next member of an object: `false` at `}`, else consumes the comma (if
+    /// not the first member).
+    #[inline]
+    pub(crate) fn more_members(&mut self, first: &mut bool) -> Result<bool> {
         if self.eat(b'}') {
-            return Ok(None);
+            return Ok(false);
         }
         if !*first {
             self.expect(b',')?;
         }
         *first = false;
-        self.ws();
+        Ok(true)
+    }
+
+    /// A member's key and its colon.
+    #[inline]
+    pub(crate) fn key(&mut self) -> Result<&'a [u8]> {
         let key = self.raw_string()?;
         self.expect(b':')?;
-        Ok(Some(key))
+        Ok(key)
+    }
+
+    /// Consumes `lit` if the input continues with exactly those bytes.
+    #[inline(always)]
+    pub(crate) fn literal(&mut self, lit: &[u8]) -> bool {
+        let end = self.pos + lit.len();
+        match self.s.get(self.pos..end) {
+            Some(here) if same_bytes(here, lit) => {
+                self.pos = end;
+                true
+            }
+            _ => false,
+        }
     }
 
     /// A string's raw bytes (escapes left in place; a key with escapes just won't match).
+    #[inline]
     fn raw_string(&mut self) -> Result<&'a [u8]> {
         self.expect(b'"')?;
         let start = self.pos;
         loop {
-            match self.peek() {
-                None => return self.err("unterminated string"),
-                Some(b'"') => break,
-                Some(b'\\') => self.pos += 2,
-                Some(_) => self.pos += 1,
+            let rest = self.s.get(self.pos..).unwrap_or_default();
+            match find_special(rest, false) {
+                None => {
+                    // INVARIANT: as the byte loop did, report at the end (or one past it
+                    // when the line ends in a lone backslash).
+                    self.pos = self.pos.max(self.s.len());
+                    return self.err("unterminated string");
+                }
+                Some(i) => {
+                    self.pos += i;
+                    if rest.get(i) == Some(&b'"') {
+                        break;
+                    }
+                    self.pos += 2;
+                }
             }
         }
         let raw = self.s.get(start..self.pos).unwrap_or_default();
@@ -120,6 +164,7 @@ impl<'a> Scanner<'a> {
     }
 
     /// Is the next value `null`? Consumes it if so.
+    #[inline]
     pub(crate) fn null(&mut self) -> bool {
         self.ws();
         if self.s.get(self.pos..self.pos + 4) == Some(b"null") {
@@ -130,13 +175,108 @@ impl<'a> Scanner<'a> {
         }
     }
 
+    /// When a string without escapes starts right here (no whitespace first): the length
+    /// of its contents.
+    #[inline(always)]
+    fn plain_string_here(&self) -> Option<usize> {
+        if self.s.get(self.pos) != Some(&b'"') {
+            return None;
+        }
+        let body = self.s.get(self.pos + 1..).unwrap_or_default();
+        let i = find_special(body, true)?;
+        (body.get(i) == Some(&b'"')).then_some(i)
+    }
+
+    /// Length of the run from `from` up to the first `"`, `\\` or control character.
+    #[inline]
+    fn plain_run(&self, from: usize) -> Option<usize> {
+        find_special(self.s.get(from..).unwrap_or_default(), true)
+    }
+
     /// A string value, unescaped and appended to `out`.
+    #[inline]
     pub(crate) fn string_into(&mut self, out: &mut String) -> Result<()> {
+        if let Some(len) = self.plain_string_here() {
+            let start = self.pos + 1;
+            if let Some(text) = self.text.get(start..start + len) {
+                out.push_str(text);
+                self.pos = start + len + 1;
+                return Ok(());
+            }
+        }
         self.expect(b'"')?;
+        // Fast path: no escape before the closing quote.
+        if let Some(i) = self.plain_run(self.pos) {
+            if self.s.get(self.pos + i) == Some(&b'"') {
+                let start = self.pos;
+                self.pos += i;
+                self.push_utf8(out, start, self.pos)?;
+                self.pos += 1;
+                return Ok(());
+            }
+        }
+        self.string_rest(out)
+    }
+
+    /// A string value without copying it when it holds no escape: the text, borrowed from
+    /// the line or unescaped into `scratch`.
+    #[inline]
+    pub(crate) fn str_value<'s>(&mut self, scratch: &'s mut String) -> Result<&'s str>
+    where
+        'a: 's,
+    {
+        if let Some(len) = self.plain_string_here() {
+            let start = self.pos + 1;
+            if let Some(text) = self.text.get(start..start + len) {
+                self.pos = start + len + 1;
+                return Ok(text);
+            }
+        }
+        self.expect(b'"')?;
+        if let Some(i) = self.plain_run(self.pos) {
+            if self.s.get(self.pos + i) == Some(&b'"') {
+                let start = self.pos;
+                self.pos += i;
+                let Some(text) = self.text.get(start..self.pos) else {
+                    return self.err("invalid UTF-8 in string");
+                };
+                self.pos += 1;
+                return Ok(text);
+            }
+        }
+        scratch.clear();
+        self.string_rest(scratch)?;
+        Ok(scratch)
+    }
+
+    /// Checks a string value (as [`Scanner::string_into`] would) without copying it.
+    #[inline]
+    pub(crate) fn skip_string(&mut self, scratch: &mut String) -> Result<()> {
+        if let Some(len) = self.plain_string_here() {
+            self.pos += len + 2;
+            return Ok(());
+        }
+        self.expect(b'"')?;
+        if let Some(i) = self.plain_run(self.pos) {
+            if self.s.get(self.pos + i) == Some(&b'"') {
+                self.pos += i + 1;
+                return Ok(());
+            }
+        }
+        scratch.clear();
+        self.string_rest(scratch)
+    }
+
+    /// The rest of a string after its opening quote, with escapes.
+    fn string_rest(&mut self, out: &mut String) -> Result<()> {
         let mut start = self.pos;
         loop {
+            let Some(i) = self.plain_run(self.pos) else {
+                self.pos = self.s.len();
+                return self.err("unterminated string");
+            };
+            self.pos += i;
             match self.peek() {
-                None => return self.err("unterminated string"),
                 Some(b'"') => {
                     self.push_utf8(out, start, self.pos)?;
                     self.pos += 1;
@@ -166,8 +306,7 @@ impl<'a> Scanner<'a> {
                     }
                     start = self.pos;
                 }
-                Some(c) if c < 0x20 => return self.err("control character in string"),
-                Some(_) => self.pos += 1,
+                _ => return self.err("control character in string"),
             }
         }
     }
@@ -218,7 +357,30 @@ impl<'a> Scanner<'a> {
     }
 
     /// An unsigned integer (also accepts a string holding one, as some exporters quote numbers).
+    #[inline]
     pub(crate) fn u64(&mut self) -> Result<u64> {
+        // Fast path: 1 to 18 plain digits, then a delimiter (no overflow possible).
+        let digits = self.s.get(self.pos..).unwrap_or_default();
+        let mut v: u64 = 0;
+        let mut n = 0usize;
+        while let Some(c) = digits.get(n) {
+            let d = c.wrapping_sub(b'0');
+            if d > 9 || n == 18 {
+                break;
+            }
+            v = v * 10 + u64::from(d);
+            n += 1;
+        }
+        if n > 0 && !matches!(digits.get(n), Some(b'0'..=b'9' | b'.' | b'e' | b'E')) {
+            self.pos += n;
+            return Ok(v);
+        }
+        self.u64_general()
+    }
+
+    /// [`Scanner::u64`] for everything else: whitespace, quotes, long numbers, errors.
+    #[inline(never)]
+    fn u64_general(&mut self) -> Result<u64> {
         self.ws();
         let quoted = self.peek() == Some(b'"');
         if quoted {
@@ -287,18 +449,48 @@ impl<'a> Scanner<'a> {
             return Ok(());
         }
         loop {
-            k.clear();
-            v.clear();
-            self.ws();
-            self.string_into(k)?;
+            let key = self.str_value(k)?;
             self.expect(b':')?;
-            self.ws();
-            self.string_into(v)?;
-            each(k, v);
+            let value = self.str_value(v)?;
+            each(key, value);
             if self.eat(b'}') {
                 return Ok(());
             }
             self.expect(b',')?;
+        }
+    }
+
+    /// Checks an object of string values exactly as [`Scanner::string_map`] would, without
+    /// keeping anything; returns the byte range it spans.
+    pub(crate) fn skip_string_map(&mut self, scratch: &mut String) -> Result<(usize, usize)> {
+        self.ws();
+        let start = self.pos;
+        if let Some(len) = compact_string_map(self.s.get(start..).unwrap_or_default()) {
+            self.pos += len;
+            return Ok((start, self.pos));
+        }
+        self.expect(b'{')?;
+        if self.eat(b'}') {
+            return Ok((start, self.pos));
+        }
+        loop {
+            self.skip_string(scratch)?;
+            self.expect(b':')?;
+            self.skip_string(scratch)?;
+            if self.eat(b'}') {
+                return Ok((start, self.pos));
+            }
+            self.expect(b',')?;
+        }
+    }
+
+    /// A scanner over `range` of the same line (offsets in errors stay those of the line).
+    pub(crate) fn at(&self, range: (usize, usize)) -> Scanner<'a> {
+        let end = range.1.min(self.s.len());
+        Scanner {
+            text: self.text.get(..end).unwrap_or(self.text),
+            s: self.s.get(..end).unwrap_or(self.s),
+            pos: range.0,
         }
     }
 
@@ -364,6 +556,108 @@ impl<'a> Scanner<'a> {
             None => self.err("unexpected end of line"),
         }
     }
+}
+
+/// The 8 bytes of `b` at `i` (zeros past the end).
+#[inline(always)]
+fn word(b: &[u8], i: usize) -> u64 {
+    let mut w = [0u8; 8];
+    if let Some(src) = b.get(i..i + 8) {
+        w.copy_from_slice(src);
+    }
+    u64::from_le_bytes(w)
+}
+
+/// `a == b` for two short slices of the same length, without a library call: compared a
+/// word at a time (the last word overlapping the one before).
+#[inline(always)]
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    if n < 8 {
+        return a == b;
+    }
+    let mut i = 0;
+    while i + 8 < n {
+        if word(a, i) != word(b, i) {
+            return false;
+        }
+        i += 8;
+    }
+    word(a, n - 8) == word(b, n - 8)
+}
+
+/// The length of a string→string object at the start of `b` in the compact form writers
+/// produce (`{}` or `{"k":"v",...}`: no whitespace, no escapes), or `None` for anything
+/// else (which the general path then checks). Whatever this accepts, the general path
+/// accepts too, with the same length.
+#[inline]
+fn compact_string_map(b: &[u8]) -> Option<usize> {
+    // The index just past a plain string starting at `i`.
+    let string_end = |i: usize| -> Option<usize> {
+        if b.get(i) != Some(&b'"') {
+            return None;
+        }
+        let body = b.get(i + 1..)?;
+        let j = find_special(body, true)?;
+        (body.get(j) == Some(&b'"')).then_some(i + j + 2)
+    };
+    if b.first() != Some(&b'{') {
+        return None;
+    }
+    if b.get(1) == Some(&b'}') {
+        return Some(2);
+    }
+    let mut i = 1;
+    loop {
+        i = string_end(i)?;
+        if b.get(i) != Some(&b':') {
+            return None;
+        }
+        i = string_end(i + 1)?;
+        match b.get(i) {
+            Some(b',') => i += 1,
+            Some(b'}') => return Some(i + 1),
+            _ => return None,
+        }
+    }
+}
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGHS: u64 = 0x8080_8080_8080_8080;
+
+/// Bytes of `w` equal to `b` get their high bit set (the lowest flagged byte is exact).
+#[inline(always)]
+fn eq_mask(w: u64, b: u8) -> u64 {
+    let x = w ^ (ONES * u64::from(b));
+    x.wrapping_sub(ONES) & !x & HIGHS
+}
+
+/// The first byte of `b` that is `"` or `\\` (or, with `controls`, below 0x20).
+/// Looks at eight bytes at a time while eight remain.
+#[inline(always)]
+fn find_special(b: &[u8], controls: bool) -> Option<usize> {
+    let mut i = 0;
+    while let Some(word) = b.get(i..i + 8) {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(word);
+        let w = u64::from_le_bytes(w);
+        let mut m = eq_mask(w, b'"') | eq_mask(w, b'\\');
+        if controls {
+            m |= w.wrapping_sub(ONES * 0x20) & !w & HIGHS;
+        }
+        if m != 0 {
+            return Some(i + (m.trailing_zeros() / 8) as usize);
+        }
+        i += 8;
+    }
+    b.get(i..)
+        .unwrap_or_default()
+        .iter()
+        .position(|c| *c == b'"' || *c == b'\\' || (controls && *c < 0x20))
+        .map(|j| i + j)
 }
 
 fn printable(c: u8) -> char {
@@ -433,6 +727,39 @@ mod tests {
         assert!(Scanner::new(r#"{"a":[1,2,{"b":null}],"c":true}"#)
             .skip_value()
             .is_ok());
+    }
+
+    #[test]
+    fn find_special_agrees_with_a_byte_loop() {
+        let slow = |b: &[u8], controls: bool| {
+            b.iter()
+                .position(|c| *c == b'"' || *c == b'\\' || (controls && *c < 0x20))
+        };
+        let alphabet = [
+            b'a', b'"', b'\\', 0x1f, 0x20, 0x00, 0x7f, 0x80, 0xff, 0xa2, 0xdc, b'!',
+        ];
+        let mut seed = 1u64;
+        for len in 0..40 {
+            for _ in 0..300 {
+                let b: Vec<u8> = (0..len)
+                    .map(|_| {
+                        seed = seed
+                            .wrapping_mul(6364136223846793005)
+                            .wrapping_add(1442695040888963407);
+                        let r = (seed >> 33) as usize;
+                        // Mostly plain bytes, so that specials land at every offset.
+                        if r.is_multiple_of(4) {
+                            alphabet[(r / 4) % alphabet.len()]
+                        } else {
+                            b'a' + (r % 26) as u8
+                        }
+                    })
+                    .collect();
+                for controls in [false, true] {
+                    assert_eq!(find_special(&b, controls), slow(&b, controls), "{b:?}");
+                }
+            }
+        }
     }
 
     #[test]

@@ -188,6 +188,84 @@ proptest! {
     }
 }
 
+/// Parses `line` with the full parser and with labels read only for unaddressed endpoints:
+/// both accept and reject the same lines, with the same errors, and agree on the record
+/// apart from the labels of endpoints that have an address.
+fn check_lazy_labels(line: &str) -> Result<(), TestCaseError> {
+    let mut full = RecordParser::new(Format::Jsonl, None, ReadOptions::default());
+    let mut lazy =
+        RecordParser::new(Format::Jsonl, None, ReadOptions::default()).labels_only_without_ip(true);
+    let (mut a, mut b) = (FlowRecord::default(), FlowRecord::default());
+    let ra = full.parse_into(line, &mut a);
+    let rb = lazy.parse_into(line, &mut b);
+    prop_assert_eq!(&ra, &rb, "{}", line);
+    if ra.is_ok() {
+        for ep in [&mut a.src, &mut a.dst] {
+            if ep.ip.is_some() {
+                ep.labels.clear();
+            }
+        }
+        prop_assert_eq!(a, b, "{}", line);
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+    #[test]
+    fn lazy_labels_accept_the_same_lines(
+        rec in arb_record(),
+        spaced in any::<bool>(),
+        at in 0usize..600,
+        piece in 0usize..10,
+    ) {
+        let mut line = String::new();
+        write_jsonl(&rec, &mut line);
+        let mut line = line.trim_end().to_owned();
+        if spaced {
+            line = line.replace(",\"", ", \"").replace("\":", "\" :");
+        }
+        check_lazy_labels(&line)?;
+        let pieces = ["", "\\", "\"", "}", "{", ",", "7", "\\u0041", " ", "\u{1}"];
+        let mut at = at.min(line.len());
+        while !line.is_char_boundary(at) {
+            at -= 1;
+        }
+        line.insert_str(at, pieces[piece]);
+        check_lazy_labels(&line)?;
+    }
+}
+
+#[test]
+fn key_order_whitespace_and_escapes_do_not_change_a_record() {
+    let canonical = r#"{"v":1,"src_type":"wep","src_namespace":"a","src_labels":{"app":"x"},"src_ip":"10.0.0.1","dst_ip":"10.0.0.2","dst_port":80,"proto":6,"action":"deny","reporter":"dst","num_flows":2}"#;
+    let mut want = FlowRecord::default();
+    parse_jsonl_into(canonical, &mut want, &ReadOptions::default()).unwrap();
+    assert_eq!(want.src.labels, vec![("app".to_owned(), "x".to_owned())]);
+    assert_eq!(want.num_flows, 2);
+    for same in [
+        // Reversed key order.
+        r#"{"num_flows":2,"reporter":"dst","action":"deny","proto":6,"dst_port":80,"dst_ip":"10.0.0.2","src_ip":"10.0.0.1","src_labels":{"app":"x"},"src_namespace":"a","src_type":"wep","v":1}"#,
+        // Whitespace everywhere JSON allows it.
+        " { \"v\" : 1 , \"src_type\" : \"wep\" , \"src_namespace\" : \"a\" , \"src_labels\" : { \"app\" : \"x\" } , \"src_ip\" : \"10.0.0.1\" , \"dst_ip\" : \"10.0.0.2\" , \"dst_port\" : 80 , \"proto\" : 6 , \"action\" : \"deny\" , \"reporter\" : \"dst\" , \"num_flows\" : 2 } ",
+        // Escaped values, quoted numbers, an unknown field.
+        r#"{"v":1,"src_type":"w\u0065p","src_namespace":"\u0061","src_labels":{"\u0061pp":"x"},"src_ip":"10.0.0.1","dst_ip":"10.0.0.2","dst_port":"80","proto":6,"x":[1,{"y":null}],"action":"deny","reporter":"dst","num_flows":2}"#,
+    ] {
+        let mut got = FlowRecord::default();
+        parse_jsonl_into(same, &mut got, &ReadOptions::default()).unwrap();
+        assert_eq!(got, want, "{same}");
+    }
+    // A key spelled with an escape is not the field (keys are compared as written).
+    let mut got = FlowRecord::default();
+    let e = parse_jsonl_into(
+        r#"{"pr\u006fto":6,"action":"allow"}"#,
+        &mut got,
+        &ReadOptions::default(),
+    )
+    .unwrap_err();
+    assert_eq!(e.message(), "missing field `proto`");
+}
+
 #[test]
 fn malformed_lines_are_reported_with_numbers_and_skipped() {
     let good = {

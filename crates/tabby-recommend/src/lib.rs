@@ -150,6 +150,13 @@ impl Recommender {
         self.obs.add(rec, self.opts.include_denied);
     }
 
+    /// Adds what another recommender (with the same options) collected, for example on
+    /// another thread: reading a log in parts and merging gives the same recommendation as
+    /// reading it whole (within the memory limits).
+    pub fn merge(&mut self, other: Recommender) {
+        self.obs.merge(other.obs);
+    }
+
     /// Counts so far.
     pub fn counts(&self) -> Counts {
         self.obs.counts
@@ -215,6 +222,15 @@ impl Recommender {
             &plan.namespaces,
         );
         rec
+    }
+}
+
+/// Each worker of [`tabby_replay::run`] collects into its own recommender; merge them
+/// with [`Recommender::merge`]. Labels are needed (workloads are grouped by them), so the
+/// default [`tabby_replay::Sink::labels_with_ip`] stays.
+impl tabby_replay::Sink for Recommender {
+    fn record(&mut self, rec: &FlowRecord, _origin: tabby_replay::Origin) {
+        self.add(rec);
     }
 }
 

@@ -6,7 +6,7 @@
 //! borrowed fields, so a record that repeats known endpoints allocates nothing.
 
 use std::collections::HashMap;
-use std::hash::BuildHasher;
+use std::hash::{BuildHasher, Hasher};
 use std::net::IpAddr;
 
 use tabby_flowlog::{Action, EndpointKind, FlowEndpoint, FlowRecord};
@@ -38,10 +38,20 @@ impl Observed {
     }
 
     fn same(&self, ep: &FlowEndpoint) -> bool {
-        self.kind == ep.kind
-            && self.ip == ep.ip
-            && self.namespace == ep.namespace
-            && self.name == ep.name
+        self.same_parts(ep.kind, ep.namespace.as_deref(), ep.name.as_deref(), ep.ip)
+    }
+
+    fn same_parts(
+        &self,
+        kind: EndpointKind,
+        namespace: Option<&str>,
+        name: Option<&str>,
+        ip: Option<IpAddr>,
+    ) -> bool {
+        self.kind == kind
+            && self.ip == ip
+            && self.namespace.as_deref() == namespace
+            && self.name.as_deref() == name
     }
 
     /// `ns/name (ip)`, `name (ip)` or the address: for messages.
@@ -91,14 +101,100 @@ pub struct Counts {
     pub over_limit: u64,
 }
 
+/// A fast keyed hasher: each word is folded into the state by a 64×64→128-bit multiply.
+/// The seed is random per process (drawn from std's `RandomState`), so crafted logs cannot
+/// aim for collisions; and a collision only costs a comparison, never a wrong answer.
+#[derive(Debug, Clone, Copy)]
+pub struct FoldHasher(u64);
+
+fn fold(a: u64, b: u64) -> u64 {
+    let p = u128::from(a) * u128::from(b);
+    (p as u64) ^ ((p >> 64) as u64)
+}
+
+const FOLD_MUL: u64 = 0x9E37_79B9_7F4A_7C15;
+
+impl Hasher for FoldHasher {
+    fn finish(&self) -> u64 {
+        fold(self.0, 0x2D35_8DCC_AA6C_78A5)
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        self.write_u64(bytes.len() as u64);
+        for c in bytes.chunks(8) {
+            let mut w = [0u8; 8];
+            if let Some(dst) = w.get_mut(..c.len()) {
+                dst.copy_from_slice(c);
+            }
+            self.write_u64(u64::from_le_bytes(w));
+        }
+    }
+    fn write_u8(&mut self, i: u8) {
+        self.write_u64(u64::from(i));
+    }
+    fn write_u16(&mut self, i: u16) {
+        self.write_u64(u64::from(i));
+    }
+    fn write_u32(&mut self, i: u32) {
+        self.write_u64(u64::from(i));
+    }
+    fn write_u64(&mut self, i: u64) {
+        self.0 = fold(self.0 ^ i, FOLD_MUL);
+    }
+    fn write_usize(&mut self, i: usize) {
+        self.write_u64(i as u64);
+    }
+}
+
+/// Builds [`FoldHasher`]s with one random seed.
+#[derive(Debug, Clone, Copy)]
+pub struct FoldBuild(u64);
+
+impl Default for FoldBuild {
+    fn default() -> Self {
+        Self(std::collections::hash_map::RandomState::new().hash_one(0x5EED_u64) | 1)
+    }
+}
+
+impl BuildHasher for FoldBuild {
+    type Hasher = FoldHasher;
+    fn build_hasher(&self) -> FoldHasher {
+        FoldHasher(self.0)
+    }
+}
+
+/// For keys that already are hashes of [`FoldBuild`].
+#[derive(Debug, Clone, Copy, Default)]
+struct Identity(u64);
+
+impl Hasher for Identity {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0 << 8) | u64::from(*b);
+        }
+    }
+    fn write_u64(&mut self, i: u64) {
+        self.0 = i;
+    }
+}
+
+type IdentityBuild = std::hash::BuildHasherDefault<Identity>;
+
+/// No next endpoint with the same hash.
+const END: u32 = u32::MAX;
+
 /// Distinct endpoints and flows of a log.
 #[derive(Debug, Default)]
 pub struct Observations {
     pub endpoints: Vec<Observed>,
-    index: HashMap<u64, Vec<u32>>,
-    hasher: std::collections::hash_map::RandomState,
+    /// Endpoint hash → the first endpoint with that hash; `chain[id]` is the next one.
+    index: HashMap<u64, u32, IdentityBuild>,
+    chain: Vec<u32>,
+    hasher: FoldBuild,
     /// Distinct flows and how many records each had.
-    pub tuples: HashMap<Tuple, u64>,
+    pub tuples: HashMap<Tuple, u64, FoldBuild>,
     pub counts: Counts,
 }
 
@@ -108,23 +204,78 @@ fn has_ports(p: u8) -> bool {
 
 impl Observations {
     fn intern(&mut self, ep: &FlowEndpoint) -> Option<u32> {
-        let h = self
-            .hasher
-            .hash_one((ep.kind, ep.namespace.as_deref(), ep.name.as_deref(), ep.ip));
-        if let Some(ids) = self.index.get(&h) {
-            for &id in ids {
-                if self.endpoints.get(id as usize).is_some_and(|o| o.same(ep)) {
-                    return Some(id);
-                }
+        let key = (ep.kind, ep.namespace.as_deref(), ep.name.as_deref(), ep.ip);
+        self.intern_with(key, |o| o.same(ep), || Observed::from(ep))
+    }
+
+    /// The id of the endpoint with `key` (`same` tells whether a kept one is it), added
+    /// with `make` when new. `None` past [`MAX_ENDPOINTS`].
+    fn intern_with(
+        &mut self,
+        key: (EndpointKind, Option<&str>, Option<&str>, Option<IpAddr>),
+        same: impl Fn(&Observed) -> bool,
+        make: impl FnOnce() -> Observed,
+    ) -> Option<u32> {
+        let h = self.hasher.hash_one(key);
+        let head = self.index.get(&h).copied().unwrap_or(END);
+        let mut id = head;
+        while id != END {
+            if self.endpoints.get(id as usize).is_some_and(&same) {
+                return Some(id);
             }
+            id = self.chain.get(id as usize).copied().unwrap_or(END);
         }
         if self.endpoints.len() >= MAX_ENDPOINTS {
             return None;
         }
         let id = u32::try_from(self.endpoints.len()).ok()?;
-        self.endpoints.push(Observed::from(ep));
-        self.index.entry(h).or_default().push(id);
+        self.endpoints.push(make());
+        // New endpoints go to the front of their hash's chain.
+        self.chain.push(head);
+        self.index.insert(h, id);
         Some(id)
+    }
+
+    /// Adds the observations of another part of the log (another thread's). The result is
+    /// the same as reading both parts into one, except that past the memory limits which
+    /// endpoints and flows are kept depends on how the log was split.
+    pub fn merge(&mut self, other: Observations) {
+        let ids: Vec<Option<u32>> = other
+            .endpoints
+            .into_iter()
+            .map(|o| {
+                let key = (o.kind, o.namespace.as_deref(), o.name.as_deref(), o.ip);
+                self.intern_with(
+                    key,
+                    |x| x.same_parts(key.0, key.1, key.2, key.3),
+                    || o.clone(),
+                )
+            })
+            .collect();
+        let mut lost = 0u64;
+        for (t, n) in other.tuples {
+            let (Some(src), Some(dst)) = (
+                ids.get(t.src as usize).copied().flatten(),
+                ids.get(t.dst as usize).copied().flatten(),
+            ) else {
+                lost += 1;
+                continue;
+            };
+            let t = Tuple { src, dst, ..t };
+            if let Some(m) = self.tuples.get_mut(&t) {
+                *m += n;
+            } else if self.tuples.len() < MAX_TUPLES {
+                self.tuples.insert(t, n);
+            } else {
+                lost += 1;
+            }
+        }
+        let c = other.counts;
+        self.counts.records += c.records;
+        self.counts.used += c.used.saturating_sub(lost);
+        self.counts.denied += c.denied;
+        self.counts.no_port += c.no_port;
+        self.counts.over_limit += c.over_limit + lost.min(c.used);
     }
 
     /// Adds one record.

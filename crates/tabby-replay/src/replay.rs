@@ -204,12 +204,99 @@ impl Tally {
     }
 }
 
+/// A hasher for [`Flow`] keys: words folded in by a multiply (the memo's keys are a few
+/// integers and addresses; a collision costs a comparison, never a wrong answer).
+#[derive(Debug, Default, Clone, Copy)]
+struct FlowHasher(u64);
+
+impl std::hash::Hasher for FlowHasher {
+    fn finish(&self) -> u64 {
+        let p = u128::from(self.0) * 0x2D35_8DCC_AA6C_78A5;
+        (p as u64) ^ ((p >> 64) as u64)
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for c in bytes.chunks(8) {
+            let mut w = [0u8; 8];
+            if let Some(dst) = w.get_mut(..c.len()) {
+                dst.copy_from_slice(c);
+            }
+            self.write_u64(u64::from_le_bytes(w));
+        }
+    }
+    fn write_u8(&mut self, i: u8) {
+        self.write_u64(u64::from(i));
+    }
+    fn write_u16(&mut self, i: u16) {
+        self.write_u64(u64::from(i));
+    }
+    fn write_u32(&mut self, i: u32) {
+        self.write_u64(u64::from(i));
+    }
+    fn write_u64(&mut self, i: u64) {
+        let p = u128::from(self.0 ^ i) * 0x9E37_79B9_7F4A_7C15;
+        self.0 = (p as u64) ^ ((p >> 64) as u64);
+    }
+    fn write_usize(&mut self, i: usize) {
+        self.write_u64(i as u64);
+    }
+}
+
+/// A bounded memo of decisions, keyed by the whole engine input ([`Flow`]): exact, since
+/// `decide` is a pure function of the flow. Two generations of at most `cap` entries each:
+/// when the current one is full it becomes the old one (the previous old one is dropped),
+/// and hits in the old one move back. Memory: at most `2 × cap` entries.
+#[derive(Debug)]
+struct Memo {
+    cap: usize,
+    cur: HashMap<Flow, Decision, std::hash::BuildHasherDefault<FlowHasher>>,
+    old: HashMap<Flow, Decision, std::hash::BuildHasherDefault<FlowHasher>>,
+    lookups: u64,
+    hits: u64,
+}
+
+impl Memo {
+    fn new(cap: usize) -> Self {
+        Self {
+            cap,
+            cur: HashMap::default(),
+            old: HashMap::default(),
+            lookups: 0,
+            hits: 0,
+        }
+    }
+
+    fn decide(&mut self, engine: &Engine, flow: &Flow) -> Decision {
+        if self.cap == 0 {
+            return engine.decide(flow);
+        }
+        self.lookups += 1;
+        if let Some(d) = self.cur.get(flow) {
+            self.hits += 1;
+            return *d;
+        }
+        let d = match self.old.get(flow) {
+            Some(d) => {
+                self.hits += 1;
+                *d
+            }
+            None => engine.decide(flow),
+        };
+        if self.cur.len() >= self.cap {
+            std::mem::swap(&mut self.cur, &mut self.old);
+            self.cur.clear();
+        }
+        self.cur.insert(flow.clone(), d);
+        d
+    }
+}
+
 /// A policy set to replay against, with an optional baseline.
 #[derive(Debug)]
 pub struct Replayer<'e> {
     new: Directory<'e>,
     baseline: Option<Directory<'e>>,
     opts: ReplayOptions,
+    memo: usize,
 }
 
 impl<'e> Replayer<'e> {
@@ -220,7 +307,15 @@ impl<'e> Replayer<'e> {
             new: Directory::new(engine),
             baseline: baseline.map(Directory::new),
             opts,
+            memo: 0,
         }
+    }
+
+    /// Lets each worker remember up to `2 × entries` decisions per engine (0, the default:
+    /// no memo). See [`Worker::memo_stats`].
+    pub fn with_memo(mut self, entries: usize) -> Self {
+        self.memo = entries;
+        self
     }
 
     /// The options.
@@ -245,6 +340,8 @@ impl<'e> Replayer<'e> {
             new: Mapper::new(&self.new),
             baseline: self.baseline.as_ref().map(Mapper::new),
             tally: Tally::default(),
+            memo: Memo::new(self.memo),
+            baseline_memo: Memo::new(self.memo),
         }
     }
 }
@@ -256,6 +353,8 @@ pub struct Worker<'r, 'e> {
     new: Mapper<'r, 'e>,
     baseline: Option<Mapper<'r, 'e>>,
     tally: Tally,
+    memo: Memo,
+    baseline_memo: Memo,
 }
 
 /// The flow a record stands for, with the given addresses.
@@ -364,12 +463,14 @@ impl Worker<'_, '_> {
             return;
         }
         let opts = self.replayer.opts;
-        let d = self.replayer.new.engine().decide(&flow_of(rec, src, dst));
+        let d = self
+            .memo
+            .decide(self.replayer.new.engine(), &flow_of(rec, src, dst));
         let (now, side, why) = judge(&d, rec.reporter, opts.staged, opts.whole_flow);
         let before = match (&mut self.baseline, &self.replayer.baseline) {
             (Some(m), Some(dir)) => match (m.map(&rec.src), m.map(&rec.dst)) {
                 (Ok(s), Ok(t)) => {
-                    let bd = dir.engine().decide(&flow_of(rec, s, t));
+                    let bd = self.baseline_memo.decide(dir.engine(), &flow_of(rec, s, t));
                     judge(&bd, rec.reporter, false, opts.whole_flow).0
                 }
                 // Not in the baseline's cluster: fall back to what was recorded.
@@ -396,6 +497,14 @@ impl Worker<'_, '_> {
                 .or_default()
                 .add(rec, origin, ips, keep),
         }
+    }
+
+    /// Memo lookups and hits so far (both engines); `(0, 0)` without a memo.
+    pub fn memo_stats(&self) -> (u64, u64) {
+        (
+            self.memo.lookups + self.baseline_memo.lookups,
+            self.memo.hits + self.baseline_memo.hits,
+        )
     }
 
     /// The worker's tally.

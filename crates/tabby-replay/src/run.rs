@@ -27,6 +27,13 @@ use crate::replay::Origin;
 pub trait Sink: Send {
     /// One record, read at `origin`.
     fn record(&mut self, rec: &FlowRecord, origin: Origin);
+
+    /// Whether the sink reads the labels of endpoints that have an IP address. Sinks that
+    /// map endpoints by address first (replay) answer `false`, and the parser then skips
+    /// those label objects (still checking them).
+    fn labels_with_ip(&self) -> bool {
+        true
+    }
 }
 
 /// Settings of a run.
@@ -95,10 +102,11 @@ pub fn run<R: Read, S: Sink>(
             .map(|_| {
                 let rx = Arc::clone(&rx);
                 let free_tx = free_tx.clone();
-                let mut parser = parser.clone();
+                let parser = parser.clone();
                 let make = &make;
                 scope.spawn(move || {
                     let mut sink = make();
+                    let mut parser = parser.labels_only_without_ip(!sink.labels_with_ip());
                     let mut rec = FlowRecord::default();
                     let mut stats = ReadStats::default();
                     let mut errors = Vec::new();
@@ -181,5 +189,10 @@ fn next(rx: &Mutex<Receiver<Chunk>>) -> Option<Chunk> {
 impl Sink for crate::replay::Worker<'_, '_> {
     fn record(&mut self, rec: &FlowRecord, origin: Origin) {
         crate::replay::Worker::record(self, rec, origin);
+    }
+
+    fn labels_with_ip(&self) -> bool {
+        // Endpoints with an address are mapped by it; labels only map those without.
+        false
     }
 }

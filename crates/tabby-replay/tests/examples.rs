@@ -257,3 +257,51 @@ fn staged_policies_give_the_audit_mode_view() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The decision memo is exact: with a memo small enough to roll over many times, the
+/// report is the same as without one, and repeated flows are served from it.
+#[test]
+fn the_decision_memo_changes_nothing_but_the_work() {
+    let old = engine(&["examples/cluster", "examples/policies"]);
+    let new = engine(&["examples/cluster", "examples/corrected"]);
+    let text = std::fs::read_to_string(root().join("examples/flows/normal.jsonl")).unwrap();
+    // The log several times over, so that flows repeat.
+    let log = text.repeat(5);
+    for baseline in [None, Some(&old)] {
+        let mut reports = Vec::new();
+        let mut stats = Vec::new();
+        for memo in [0, 3, 1 << 10] {
+            let replayer = Replayer::new(&new, baseline, all_examples()).with_memo(memo);
+            let run_opts = RunOptions {
+                threads: 1,
+                ..RunOptions::default()
+            };
+            let r = run(
+                log.as_bytes(),
+                0,
+                &run_opts,
+                || replayer.worker(),
+                &mut |_| {},
+            )
+            .unwrap();
+            let mut tally = Tally::default();
+            let (mut lookups, mut hits) = (0, 0);
+            for w in r.sinks {
+                let (l, h) = w.memo_stats();
+                lookups += l;
+                hits += h;
+                tally.merge(w.finish(), 1000);
+            }
+            reports.push(Report::new(&new, &tally));
+            stats.push((lookups, hits));
+        }
+        assert_eq!(reports[0], reports[1]);
+        assert_eq!(reports[0], reports[2]);
+        assert_eq!(stats[0], (0, 0));
+        let evaluated = reports[0].records * if baseline.is_some() { 2 } else { 1 };
+        // Every record past the first copy of the log repeats one seen before.
+        assert_eq!(stats[2].0, evaluated);
+        assert!(stats[2].1 >= evaluated * 4 / 5, "{stats:?}");
+        assert!(stats[1].1 < stats[2].1, "{stats:?}");
+    }
+}

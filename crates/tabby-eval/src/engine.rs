@@ -531,6 +531,21 @@ impl Engine {
         &self.selectors
     }
 
+    /// Does any rule match on `destination.domains`? Only then does a flow's
+    /// [`Flow::domain`] change a verdict, so callers that would have to allocate
+    /// to attach one (a replay, per record) can skip it otherwise.
+    pub fn uses_domains(&self) -> bool {
+        let policies = self
+            .policies
+            .iter()
+            .flat_map(|p| p.ingress.iter().chain(&p.egress));
+        let profiles = self
+            .profiles
+            .iter()
+            .flat_map(|p| p.ingress.iter().chain(&p.egress));
+        policies.chain(profiles).any(|r| !r.dst.domains.is_empty())
+    }
+
     /// Number of distinct programs (tier/policy/profile lists).
     pub fn program_count(&self) -> usize {
         self.programs.programs.len()

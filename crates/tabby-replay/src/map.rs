@@ -51,6 +51,8 @@ impl Unmapped {
 pub struct Directory<'e> {
     engine: &'e Engine,
     by_namespace: HashMap<String, Vec<EndpointId>>,
+    /// The engine has `destination.domains` rules: records' domains matter.
+    domains: bool,
 }
 
 impl<'e> Directory<'e> {
@@ -78,12 +80,18 @@ impl<'e> Directory<'e> {
         Self {
             engine,
             by_namespace,
+            domains: engine.uses_domains(),
         }
     }
 
     /// The engine.
     pub fn engine(&self) -> &'e Engine {
         self.engine
+    }
+
+    /// Whether a record's domain can change this engine's verdicts.
+    pub fn uses_domains(&self) -> bool {
+        self.domains
     }
 
     fn first_ip(&self, id: EndpointId) -> Option<IpAddr> {

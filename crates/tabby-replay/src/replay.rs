@@ -357,13 +357,20 @@ pub struct Worker<'r, 'e> {
     baseline_memo: Memo,
 }
 
-/// The flow a record stands for, with the given addresses.
-pub fn flow_of(rec: &FlowRecord, src: IpAddr, dst: IpAddr) -> Flow {
+/// The flow a record stands for, with the given addresses (and the record's domain
+/// when `domains`: the engine has rules that match on it).
+pub fn flow_of(rec: &FlowRecord, src: IpAddr, dst: IpAddr, domains: bool) -> Flow {
     let protocol = Protocol(rec.protocol);
     let mut f = Flow::new(src, dst, protocol);
     if protocol.has_ports() {
         f.dst_port = rec.dst_port.unwrap_or(0);
         f.src_port = rec.src_port.unwrap_or(0);
+    }
+    // Attaching the domain allocates: only when some rule matches on domains.
+    if domains {
+        if let Some(d) = &rec.domain {
+            f = f.with_domain(d);
+        }
     }
     f
 }
@@ -463,14 +470,16 @@ impl Worker<'_, '_> {
             return;
         }
         let opts = self.replayer.opts;
-        let d = self
-            .memo
-            .decide(self.replayer.new.engine(), &flow_of(rec, src, dst));
+        let d = self.memo.decide(
+            self.replayer.new.engine(),
+            &flow_of(rec, src, dst, self.replayer.new.uses_domains()),
+        );
         let (now, side, why) = judge(&d, rec.reporter, opts.staged, opts.whole_flow);
         let before = match (&mut self.baseline, &self.replayer.baseline) {
             (Some(m), Some(dir)) => match (m.map(&rec.src), m.map(&rec.dst)) {
                 (Ok(s), Ok(t)) => {
-                    let bd = self.baseline_memo.decide(dir.engine(), &flow_of(rec, s, t));
+                    let flow = flow_of(rec, s, t, dir.uses_domains());
+                    let bd = self.baseline_memo.decide(dir.engine(), &flow);
                     judge(&bd, rec.reporter, false, opts.whole_flow).0
                 }
                 // Not in the baseline's cluster: fall back to what was recorded.

@@ -305,3 +305,38 @@ fn the_decision_memo_changes_nothing_but_the_work() {
         assert!(stats[1].1 < stats[2].1, "{stats:?}");
     }
 }
+
+/// A record's `domain` reaches the engine: the article's `backend-egress` allows
+/// TCP 443 to `api.stripe.com` by domain (Calico Enterprise's `destination.domains`),
+/// so the same connection is allowed with that domain and denied without it.
+#[test]
+fn record_domains_decide_domain_rules() {
+    let e = engine(&["examples/cluster", "examples/policies"]);
+    let line = |domain: &str| {
+        format!(
+            "{{\"v\":1,\"src_type\":\"wep\",\"src_namespace\":\"production\",\
+             \"src_name\":\"backend-7c9d8b6f4d-h2x8k\",\"src_ip\":\"10.244.1.12\",\
+             \"dst_type\":\"net\",\"dst_ip\":\"54.187.216.72\",\"dst_port\":443,\"proto\":6,\
+             \"action\":\"allow\",\"reporter\":\"src\",\"num_flows\":1{domain}}}\n"
+        )
+    };
+    let log =
+        line(",\"domain\":\"api.stripe.com\"") + &line("") + &line(",\"domain\":\"evil.example\"");
+    let replayer = Replayer::new(&e, None, all_examples());
+    let r = run(
+        log.as_bytes(),
+        0,
+        &RunOptions::default(),
+        || replayer.worker(),
+        &mut |_| {},
+    )
+    .unwrap();
+    assert_eq!(r.stats.skipped, 0, "{:?}", r.errors);
+    let mut tally = Tally::default();
+    for w in r.sinks {
+        tally.merge(w.finish(), 1000);
+    }
+    let report = Report::new(&e, &tally);
+    // Lines 2 and 3 (no domain, another domain) break; line 1 keeps working.
+    assert_eq!(broken_lines(&report), BTreeSet::from([2, 3]));
+}

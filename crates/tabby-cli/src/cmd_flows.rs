@@ -232,7 +232,8 @@ impl Progress {
     }
 }
 
-fn print_errors(file: &str, errors: &[RecordError], skipped: u64) {
+/// Malformed records as `FILE:LINE: error: ...`, then how many more were skipped.
+pub(crate) fn print_errors(file: &str, errors: &[RecordError], skipped: u64) {
     let mut err = std::io::stderr().lock();
     for e in errors {
         let _ = writeln!(err, "{}", e.render(file));
@@ -249,7 +250,8 @@ fn print_errors(file: &str, errors: &[RecordError], skipped: u64) {
 
 /// Reads every file in parallel into sinks made by `make`, merging with `merge`.
 /// Returns the merged result and the read stats, or `None` after printing an error.
-fn run_files<S: tabby_replay::Sink>(
+/// (Shared with `tabby recommend`.)
+pub(crate) fn run_files<S: tabby_replay::Sink>(
     files: &[PathBuf],
     opts: &RunOptions,
     make: impl Fn() -> S + Sync,
@@ -306,21 +308,8 @@ fn load_engine(
         },
         live,
     );
-    report_diagnostics(&input.diagnostics, verbose);
-    if input.has_unreadable_path() {
-        return None;
-    }
-    if input.has_errors() {
-        eprintln!(
-            "note: {} invalid resource{} left out of the replay (see the errors above)",
-            input.diagnostics.error_count(),
-            if input.diagnostics.error_count() == 1 {
-                ""
-            } else {
-                "s"
-            }
-        );
-    }
+    // Input errors: no answer (exit 2), as every analysis command.
+    input.report_and_require_valid(verbose).ok()?;
     Some(Engine::new(
         &input.cluster,
         EngineOptions {
@@ -330,7 +319,7 @@ fn load_engine(
     ))
 }
 
-fn threads(n: Option<usize>) -> usize {
+pub(crate) fn threads(n: Option<usize>) -> usize {
     n.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, usize::from))
         .max(1)
 }

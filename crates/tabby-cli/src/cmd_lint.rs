@@ -7,7 +7,7 @@ use clap::{Args as ClapArgs, ValueEnum};
 use tabby_eval::{Engine, EngineOptions};
 use tabby_lint::{lint, render_text, to_sarif, FileConfig, Finding, LintConfig, Severity, CHECKS};
 
-use crate::input::{report_diagnostics, ClusterArgs, Input, InputArgs};
+use crate::input::{ClusterArgs, Input, InputArgs};
 use crate::output::{print_json, print_stdout};
 use crate::Exit;
 
@@ -30,7 +30,8 @@ use crate::Exit;
 ///   tabby lint cluster/ policies/ --fail-on warning -o sarif > tabby.sarif
 ///   tabby lint cluster/ policies/ --disable TL010 --severity TL009=error
 ///
-/// Exit status: 0 no findings at or above --fail-on, 1 some, 2 usage or input error.
+/// Exit status: 0 no findings at or above --fail-on, 1 some, 2 usage or input error
+/// (input errors are printed and nothing is linted; SARIF then reports a failed run).
 #[derive(Debug, ClapArgs)]
 #[command(verbatim_doc_comment)]
 pub struct Args {
@@ -163,8 +164,17 @@ impl Settings {
 }
 
 /// `file` relative to `base`, `/`-separated; `None` when it is outside `base`.
+///
+/// `.` and `..` are resolved lexically first (`cfg/sub/../policies/x.yaml` is
+/// `cfg/policies/x.yaml`), as a shell's `cd ..` reads them: that is what the user
+/// wrote, and it does not depend on the file existing. `canonicalize` would also
+/// resolve `..`, but it follows symbolic links, so a policy file that is a link
+/// into another directory would lose the path it was given by; it is only the
+/// fallback, for paths that lead outside `base` until their links are followed.
 fn relative_to(base: &Path, file: &Path) -> Option<String> {
-    let abs = std::path::absolute(file).ok()?;
+    let abs = lexical_normal(&std::path::absolute(file).ok()?);
+    let base = lexical_normal(base);
+    let base = base.as_path();
     let rel = match abs.strip_prefix(base) {
         Ok(r) => r.to_path_buf(),
         // Symbolic links: compare real paths.
@@ -178,6 +188,29 @@ fn relative_to(base: &Path, file: &Path) -> Option<String> {
         .map(|c| c.as_os_str().to_string_lossy().into_owned())
         .collect();
     Some(parts.join("/"))
+}
+
+/// `path` without `.` components, and with each `..` removing the component before
+/// it (a `..` at the root stays at the root, as the kernel reads `/..`).
+fn lexical_normal(path: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => match out.components().next_back() {
+                Some(Component::Normal(_)) => {
+                    out.pop();
+                }
+                // `/..` is `/`.
+                Some(Component::RootDir | Component::Prefix(_)) => {}
+                // A relative path going up: keep every `..`.
+                Some(Component::ParentDir | Component::CurDir) | None => out.push(c),
+            },
+            Component::Prefix(_) | Component::RootDir | Component::Normal(_) => out.push(c),
+        }
+    }
+    out
 }
 
 /// The lint configuration from the settings file and the command line (flags win);
@@ -245,9 +278,21 @@ pub fn run(args: &Args) -> anyhow::Result<Exit> {
         .or(settings.file.fail_on)
         .unwrap_or(Severity::Error);
     let input = Input::read_with_cluster(&args.input, &args.cluster)?;
-    report_diagnostics(&input.diagnostics, args.input.verbose);
-    if input.has_unreadable_path() {
-        return Ok(Exit::Error);
+    if let Err(exit) = input.report_and_require_valid(args.input.verbose) {
+        // No findings from part of the input. SARIF consumers get a log that says
+        // the run failed, with each input error as a notification (docs/lints.md).
+        if args.output == LintFormat::Sarif {
+            print_json(&failed_sarif(&input))?;
+        }
+        return Ok(exit);
+    }
+    if input.has_no_endpoints() {
+        eprintln!(
+            "warning: {}",
+            crate::cmd_reach::no_endpoints(
+                "checks that need them find nothing; add the cluster's files (namespaces, pods) to the paths, or --cluster to read the live cluster"
+            )
+        );
     }
     let engine = Engine::new(&input.cluster, EngineOptions::default());
     let mut found = findings(&engine, &cfg);
@@ -263,6 +308,104 @@ pub fn run(args: &Args) -> anyhow::Result<Exit> {
         LintFormat::Sarif => print_json(&to_sarif(&found))?,
     }
     // Severity orders Error < Warning < Info: "at or above" means <= the threshold.
-    let failing = found.iter().any(|f| f.severity <= fail_on) || input.has_errors();
+    let failing = found.iter().any(|f| f.severity <= fail_on);
     Ok(if failing { Exit::Negative } else { Exit::Ok })
+}
+
+/// The SARIF log of a run that did not analyse because the input has errors: no
+/// `results` (SARIF: "not determined", unlike `[]`, "nothing found"), and one
+/// `invocations[0].toolExecutionNotifications` entry per error or warning, with
+/// its code, message and location. `executionSuccessful` is false.
+fn failed_sarif(input: &Input) -> serde_json::Value {
+    use serde_json::json;
+    let notifications: Vec<serde_json::Value> = input
+        .diagnostics
+        .iter()
+        .filter(|d| d.severity != tabby_diag::Severity::Note)
+        .map(|d| {
+            let j = tabby_diag::JsonDiagnostic::from(d);
+            let mut n = json!({
+                "descriptor": { "id": j.code },
+                "level": if d.severity == tabby_diag::Severity::Error { "error" } else { "warning" },
+                "message": { "text": match &j.help {
+                    Some(h) => format!("{} (help: {h})", j.message),
+                    None => j.message.clone(),
+                }},
+            });
+            if let (Some(file), Some(obj)) = (&j.file, n.as_object_mut()) {
+                let mut region = serde_json::Map::new();
+                if let Some(l) = j.line {
+                    region.insert("startLine".into(), json!(l));
+                }
+                if let Some(c) = j.column {
+                    region.insert("startColumn".into(), json!(c));
+                }
+                obj.insert(
+                    "locations".into(),
+                    json!([{ "physicalLocation": {
+                        "artifactLocation": { "uri": file },
+                        "region": region,
+                    }}]),
+                );
+            }
+            n
+        })
+        .collect();
+    let mut log = to_sarif(&[]);
+    if let Some(run) = log
+        .get_mut("runs")
+        .and_then(|r| r.get_mut(0))
+        .and_then(serde_json::Value::as_object_mut)
+    {
+        run.remove("results");
+        run.insert(
+            "invocations".into(),
+            json!([{
+                "executionSuccessful": false,
+                "toolExecutionNotifications": notifications,
+            }]),
+        );
+    }
+    log
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lexical_normal_resolves_dots_without_the_file_system() {
+        for (given, want) in [
+            ("/cfg/sub/../policies/x.yaml", "/cfg/policies/x.yaml"),
+            ("/cfg/./policies/./x.yaml", "/cfg/policies/x.yaml"),
+            ("/cfg/a/b/../../x.yaml", "/cfg/x.yaml"),
+            ("/../x.yaml", "/x.yaml"),
+            ("../../x.yaml", "../../x.yaml"),
+            ("a/../../x.yaml", "../x.yaml"),
+            ("./x.yaml", "x.yaml"),
+        ] {
+            assert_eq!(
+                lexical_normal(Path::new(given)),
+                PathBuf::from(want),
+                "{given}"
+            );
+        }
+    }
+
+    #[test]
+    fn relative_to_reads_dot_dot_as_written() {
+        let cwd = std::env::current_dir().unwrap();
+        let base = cwd.join("cfg");
+        for (file, want) in [
+            ("cfg/sub/../policies/x.yaml", Some("policies/x.yaml")),
+            ("cfg/policies/x.yaml", Some("policies/x.yaml")),
+            ("cfg/../other/x.yaml", None),
+        ] {
+            assert_eq!(
+                relative_to(&base, Path::new(file)).as_deref(),
+                want,
+                "{file}"
+            );
+        }
+    }
 }

@@ -8,7 +8,7 @@ use tabby_analysis::{diff, reach, reach_port, ReachOptions};
 use tabby_eval::{Engine, EngineOptions};
 use tabby_model::Protocol;
 
-use crate::input::{report_diagnostics, ClusterArgs, Input, InputArgs, KubeconfigArgs};
+use crate::input::{ClusterArgs, Input, InputArgs, KubeconfigArgs};
 use crate::output::print_stdout;
 use crate::Exit;
 
@@ -26,7 +26,8 @@ use crate::Exit;
 ///   tabby reach examples/cluster examples/corrected -o html > reach.html
 ///   tabby reach cluster/ policies/ -o dot --group | dot -Tsvg > reach.svg
 ///
-/// Exit status: 0, or 2 on usage or input errors.
+/// Exit status: 0, or 2 on usage or input errors, or when the input has no
+/// endpoints (policies without the cluster's files).
 #[derive(Debug, ClapArgs)]
 #[command(verbatim_doc_comment)]
 pub struct ReachArgs {
@@ -82,7 +83,8 @@ pub enum ReachFormat {
 ///   tabby diff --cluster cluster/ main/policies/ pr/policies/ -o md
 ///   tabby diff --store store.redb pr/policies/
 ///
-/// Exit status: 0 nothing changed, 1 something did, 2 usage or input error.
+/// Exit status: 0 nothing changed, 1 something did, 2 usage or input error (or no
+/// endpoints on either side: give the cluster's files with --cluster).
 #[derive(Debug, ClapArgs)]
 #[command(verbatim_doc_comment)]
 pub struct DiffArgs {
@@ -129,6 +131,12 @@ fn parse_port(text: &str) -> Result<(Protocol, u16), String> {
     Ok((proto, port))
 }
 
+/// The error for an input with policies but nothing they apply to: every answer
+/// would be empty, which reads as "nothing can connect" or "nothing changed".
+pub fn no_endpoints(fix: &str) -> String {
+    format!("the input has no endpoints (no pod, workload or host endpoint) for the policies to apply to: {fix}")
+}
+
 fn engine_for(input: &Input) -> Engine {
     Engine::new(&input.cluster, EngineOptions::default())
 }
@@ -150,8 +158,11 @@ impl std::fmt::Write for StdoutFmt {
 
 pub fn run_reach(args: &ReachArgs) -> anyhow::Result<Exit> {
     let input = Input::read_with_cluster(&args.input, &args.cluster)?;
-    report_diagnostics(&input.diagnostics, args.input.verbose);
-    if input.has_unreadable_path() {
+    if let Err(exit) = input.report_and_require_valid(args.input.verbose) {
+        return Ok(exit);
+    }
+    if input.has_no_endpoints() {
+        eprintln!("error: {}", no_endpoints("add the cluster's files (namespaces, pods) to the paths, or --cluster to read the live cluster"));
         return Ok(Exit::Error);
     }
     let only = match args.port.as_deref().map(parse_port).transpose() {
@@ -241,10 +252,13 @@ pub fn run_diff(args: &DiffArgs) -> anyhow::Result<Exit> {
         }
     };
     for input in [&old, &new] {
-        report_diagnostics(&input.diagnostics, args.verbose);
-        if input.has_unreadable_path() {
-            return Ok(Exit::Error);
+        if let Err(exit) = input.report_and_require_valid(args.verbose) {
+            return Ok(exit);
         }
+    }
+    if old.has_no_endpoints() && new.has_no_endpoints() {
+        eprintln!("error: {}", no_endpoints("give the cluster's files (namespaces, pods) with --cluster PATH, or --kubeconfig/--context to read a live cluster"));
+        return Ok(Exit::Error);
     }
     let opts = ReachOptions {
         staged: args.staged,

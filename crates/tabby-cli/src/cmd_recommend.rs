@@ -1,15 +1,15 @@
 //! `tabby recommend`: least-privilege policies from observed traffic, proved by replay.
 
-use std::fs::File;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::{Args as ClapArgs, ValueEnum};
-use tabby_flowlog::{FlowReader, FlowRecord, ReadOptions};
+use tabby_flowlog::ReadOptions;
 use tabby_recommend::{Options, PolicyFormat, Recommender};
+use tabby_replay::RunOptions;
 
-use crate::input::{report_diagnostics, split_flow_args, ClusterArgs, Input, InputArgs};
+use crate::input::{split_flow_args, ClusterArgs, Input, InputArgs};
 use crate::output::{print_json, print_stdout};
 use crate::Exit;
 
@@ -34,7 +34,7 @@ use crate::Exit;
 ///
 /// Values after --flows that are directories or YAML files are taken as PATHs.
 ///
-/// Exit status: 0 written and proved, 2 error (unreadable input, or the proof failed).
+/// Exit status: 0 written and proved, 2 error (unreadable input or input with errors, or the proof failed).
 #[derive(Debug, ClapArgs)]
 #[command(verbatim_doc_comment)]
 pub struct Args {
@@ -93,16 +93,6 @@ pub enum Out {
     Json,
 }
 
-fn open(path: &PathBuf) -> std::io::Result<Box<dyn Read>> {
-    if path.as_os_str() == "-" {
-        return Ok(Box::new(std::io::stdin()));
-    }
-    Ok(Box::new(std::io::BufReader::new(File::open(path)?)))
-}
-
-/// Most malformed records shown per file.
-const SHOW_ERRORS: usize = 10;
-
 pub fn run(args: &Args) -> anyhow::Result<Exit> {
     let (flow_files, paths) = split_flow_args(&args.flows, &args.paths);
     if flow_files.is_empty() {
@@ -119,14 +109,12 @@ pub fn run(args: &Args) -> anyhow::Result<Exit> {
             },
             &args.cluster,
         )?;
-        report_diagnostics(&input.diagnostics, args.verbose);
-        if input.has_unreadable_path() || input.has_errors() {
-            eprintln!("error: the cluster input has errors (see above); fix them first");
-            return Ok(Exit::Error);
+        if let Err(exit) = input.report_and_require_valid(args.verbose) {
+            return Ok(exit);
         }
         Some(input.cluster)
     };
-    let mut r = Recommender::new(Options {
+    let opts = Options {
         format: match args.format {
             FormatArg::Calico => PolicyFormat::Calico,
             FormatArg::Kubernetes => PolicyFormat::Kubernetes,
@@ -135,51 +123,26 @@ pub fn run(args: &Args) -> anyhow::Result<Exit> {
         include_denied: args.include_denied,
         apiserver: args.apiserver,
         max_exact_nets: args.max_exact_nets,
-    });
-    let mut skipped = 0u64;
-    for path in &flow_files {
-        let name = path.display().to_string();
-        let reader = match open(path) {
-            Ok(r) => r,
-            Err(e) => {
-                eprintln!("error: cannot read `{name}`: {e}");
-                return Ok(Exit::Error);
-            }
-        };
-        let mut flows = match FlowReader::new(reader, None, ReadOptions { policies: false }) {
-            Ok(f) => f,
-            Err(e) => {
-                eprintln!("error: {name}: {e}");
-                return Ok(Exit::Error);
-            }
-        };
-        let mut rec = FlowRecord::default();
-        let mut shown = 0usize;
-        loop {
-            match flows.next_into(&mut rec) {
-                Ok(None) => break,
-                Ok(Some(Ok(()))) => r.add(&rec),
-                Ok(Some(Err(e))) => {
-                    if shown < SHOW_ERRORS {
-                        eprintln!("{}", e.render(&name));
-                        shown += 1;
-                    }
-                }
-                Err(e) => {
-                    eprintln!("error: {name}: {e}");
-                    return Ok(Exit::Error);
-                }
-            }
-        }
-        let s = flows.stats();
-        if s.skipped > shown as u64 {
-            eprintln!(
-                "{name}: {} more malformed records not shown",
-                s.skipped - shown as u64
-            );
-        }
-        skipped += s.skipped;
-    }
+    };
+    // Parsed and aggregated on every core (one reader, a worker per core, each
+    // with its own recommender), then merged: the same pipeline as replay.
+    let run_opts = RunOptions {
+        threads: crate::cmd_flows::threads(None),
+        read: ReadOptions { policies: false },
+        // Most malformed records shown per file (the rest are counted).
+        max_errors: 10,
+        ..RunOptions::default()
+    };
+    let mut r = Recommender::new(opts.clone());
+    let Some(stats) = crate::cmd_flows::run_files(
+        &flow_files,
+        &run_opts,
+        || Recommender::new(opts.clone()),
+        |part| r.merge(part),
+    ) else {
+        return Ok(Exit::Error);
+    };
+    let skipped = stats.skipped;
     let rec = r.finish(cluster.as_ref());
 
     let mut err = std::io::stderr().lock();

@@ -457,6 +457,66 @@ fn open(args: &StoreArgs) -> Result<Box<dyn Store>, Exit> {
     args.open().map_err(|e| store_failure(&e))
 }
 
+/// An empty embedded store in the temporary directory, removed when dropped: what
+/// reads see when the embedded store they name does not exist yet.
+struct Scratch(PathBuf);
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// A store opened for reading (`get`, `apply --dry-run`), with how to name it.
+struct ReadStore {
+    store: Box<dyn Store>,
+    /// "embedded store `PATH`", plus a remark when it does not exist yet.
+    describe: String,
+    /// Keeps the empty stand-in alive (and removes it afterwards).
+    _scratch: Option<Scratch>,
+}
+
+/// Opens the chosen store for reading: an embedded store file that does not exist
+/// yet is not created (a read must not leave a file behind); it reads as empty,
+/// and a note on stderr says so.
+fn open_for_read(args: &StoreArgs) -> Result<ReadStore, Exit> {
+    let path = match (&args.etcd_endpoints, &args.store) {
+        (Some(_), _) => None,
+        (None, Some(p)) => Some(p.clone()),
+        (None, None) => Some(Embedded::default_path()),
+    };
+    match path {
+        Some(path) if !path.exists() => {
+            eprintln!(
+                "note: no store at `{}` yet (nothing was applied there); reading it as empty",
+                path.display()
+            );
+            let nanos = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.subsec_nanos());
+            let tmp = std::env::temp_dir().join(format!(
+                "tabby-empty-store-{}-{nanos}.redb",
+                std::process::id()
+            ));
+            let scratch = Scratch(tmp.clone());
+            let store = Embedded::open(&tmp).map_err(|e| store_failure(&e))?;
+            Ok(ReadStore {
+                store: Box::new(store),
+                describe: format!("embedded store `{}` (does not exist yet)", path.display()),
+                _scratch: Some(scratch),
+            })
+        }
+        _ => {
+            let store = open(args)?;
+            Ok(ReadStore {
+                describe: store.describe(),
+                store,
+                _scratch: None,
+            })
+        }
+    }
+}
+
 /// Resolves a command-line kind word, with a did-you-mean on failure.
 fn parse_kind(word: &str) -> Result<Kind, Exit> {
     if let Some(k) = Kind::from_name(word) {
@@ -725,11 +785,11 @@ fn lint_keys(engine: &Engine) -> BTreeMap<String, String> {
 }
 
 fn dry_run(args: &ApplyArgs) -> anyhow::Result<Exit> {
-    let store = match open(&args.store) {
+    let opened = match open_for_read(&args.store) {
         Ok(s) => s,
         Err(e) => return Ok(e),
     };
-    let prepared = match prepare(&*store, &args.files, args.verbose) {
+    let prepared = match prepare(&*opened.store, &args.files, args.verbose) {
         Ok(p) => p,
         Err(e) => return Ok(e),
     };
@@ -737,7 +797,7 @@ fn dry_run(args: &ApplyArgs) -> anyhow::Result<Exit> {
     let _ = writeln!(
         out,
         "dry run against {}: nothing was written",
-        store.describe()
+        opened.describe
     );
     for (key, res, _) in &prepared.resources {
         let current = prepared.listing.items.iter().find(|s| &s.key == key);
@@ -814,6 +874,7 @@ fn replay_flows(files: &[PathBuf], old: &Engine, new: &Engine) -> anyhow::Result
     let opts = ReplayOptions::default();
     let replayer = Replayer::new(new, Some(old), opts);
     let mut tally = Tally::default();
+    let (mut read, mut skipped) = (0u64, 0u64);
     for (i, path) in files.iter().enumerate() {
         let file = std::fs::File::open(path)
             .map_err(|e| anyhow::anyhow!("cannot read `{}`: {e}", path.display()))?;
@@ -825,12 +886,26 @@ fn replay_flows(files: &[PathBuf], old: &Engine, new: &Engine) -> anyhow::Result
             &mut |_| {},
         )
         .map_err(|e| anyhow::anyhow!("`{}`: {e}", path.display()))?;
+        // Malformed records are skipped, and said so, as `tabby replay` does.
+        crate::cmd_flows::print_errors(
+            &path.display().to_string(),
+            &result.errors,
+            result.stats.skipped,
+        );
+        read += result.stats.records;
+        skipped += result.stats.skipped;
         for w in result.sinks {
             tally.merge(w.finish(), opts.examples);
         }
     }
     let r = Report::new(new, &tally);
     let mut text = String::new();
+    let _ = writeln!(
+        text,
+        "  {read} record{} read, {skipped} skipped as malformed{}",
+        if read == 1 { "" } else { "s" },
+        if skipped > 0 { " (see stderr)" } else { "" },
+    );
     let _ = writeln!(
         text,
         "  {} record{} ({} flow{}) allowed now would be denied; {} record{} denied now would be allowed",
@@ -973,10 +1048,11 @@ pub fn run_get(args: &GetArgs) -> anyhow::Result<Exit> {
             return Ok(Exit::Error);
         }
     };
-    let store = match open(&args.store) {
+    let opened = match open_for_read(&args.store) {
         Ok(s) => s,
         Err(e) => return Ok(e),
     };
+    let store = &opened.store;
     let namespace = if !kind.is_namespaced() || args.all_namespaces {
         None
     } else {
@@ -1039,12 +1115,15 @@ pub fn run_get(args: &GetArgs) -> anyhow::Result<Exit> {
             }
         }
         GetFormat::Table | GetFormat::Wide => {
-            if items.is_empty() && args.names.is_empty() {
-                let scope = match &namespace {
-                    Some(ns) => format!(" in namespace `{ns}`"),
-                    None => String::new(),
-                };
-                eprintln!("no {} found{scope}", kind.plural());
+            if items.is_empty() {
+                // Names not found were reported one by one: no header for no rows.
+                if args.names.is_empty() {
+                    let scope = match &namespace {
+                        Some(ns) => format!(" in namespace `{ns}`"),
+                        None => String::new(),
+                    };
+                    eprintln!("no {} found{scope}", kind.plural());
+                }
                 String::new()
             } else {
                 table(

@@ -4,7 +4,7 @@ use clap::Args as ClapArgs;
 use ipnet::IpNet;
 use tabby_eval::{Engine, EngineOptions, Flow, Peer};
 
-use crate::input::{report_diagnostics, ClusterArgs, Input, InputArgs};
+use crate::input::{ClusterArgs, Input, InputArgs};
 use crate::output::{print_json, print_stdout, OutputFormat};
 use crate::Exit;
 
@@ -81,16 +81,8 @@ pub struct Args {
 
 pub fn run(args: &Args) -> anyhow::Result<Exit> {
     let input = Input::read_with_cluster(&args.input, &args.cluster)?;
-    report_diagnostics(&input.diagnostics, args.input.verbose);
-    if input.has_unreadable_path() {
-        return Ok(Exit::Error);
-    }
-    if input.has_errors() {
-        eprintln!(
-            "note: {} invalid resource{} left out of the trace (see the errors above)",
-            input.diagnostics.error_count(),
-            crate::cmd_validate::plural(input.diagnostics.error_count())
-        );
+    if let Err(exit) = input.report_and_require_valid(args.input.verbose) {
+        return Ok(exit);
     }
     let engine = Engine::new(
         &input.cluster,

@@ -38,7 +38,10 @@ pub struct Args {
 struct ValidateReport {
     valid: bool,
     files: usize,
+    /// Resources checked (not counting those skipped).
     resources: usize,
+    /// Objects skipped: kinds tabby does not analyse (N0201, W0204, W0205, W0507).
+    skipped: usize,
     errors: usize,
     warnings: usize,
     diagnostics: Vec<JsonDiagnostic>,
@@ -49,12 +52,15 @@ pub fn run(args: &Args) -> anyhow::Result<Exit> {
     let errors = input.diagnostics.error_count();
     let warnings = input.diagnostics.warning_count();
     let valid = errors == 0 && !(args.deny_warnings && warnings > 0);
+    let skipped = input.skipped_count();
+    let checked = input.loaded.objects.len().saturating_sub(skipped);
     match args.output {
         OutputFormat::Json => {
             let report = ValidateReport {
                 valid,
                 files: input.loaded.files.len(),
-                resources: input.loaded.objects.len(),
+                resources: checked,
+                skipped,
                 errors,
                 warnings,
                 diagnostics: input
@@ -69,10 +75,14 @@ pub fn run(args: &Args) -> anyhow::Result<Exit> {
         OutputFormat::Text => {
             report_diagnostics(&input.diagnostics, args.input.verbose);
             let verdict = if valid { "valid" } else { "invalid" };
+            let skipped_text = if skipped > 0 {
+                format!(" ({skipped} skipped: not a kind tabby analyses)")
+            } else {
+                String::new()
+            };
             print_stdout(&format!(
-                "{verdict}: {} resource{} in {} file{}, {errors} error{}, {warnings} warning{}\n",
-                input.loaded.objects.len(),
-                plural(input.loaded.objects.len()),
+                "{verdict}: {checked} resource{} in {} file{}{skipped_text}, {errors} error{}, {warnings} warning{}\n",
+                plural(checked),
                 input.loaded.files.len(),
                 plural(input.loaded.files.len()),
                 plural(errors),

@@ -9,6 +9,8 @@ use tabby_diag::{render_plain, Diagnostics, Severity};
 use tabby_load::{load_paths, LoadOptions, Loaded};
 use tabby_model::Cluster;
 
+use crate::Exit;
+
 /// `tabby-load`'s code for a path that cannot be read (docs/diagnostics-load.md).
 const UNREADABLE_PATH: &str = "E0001";
 
@@ -49,6 +51,55 @@ impl Input {
 
     pub fn has_errors(&self) -> bool {
         self.diagnostics.has_errors()
+    }
+
+    /// Prints the diagnostics (as [`report_diagnostics`]) and decides whether an
+    /// analysis may answer: not when a path could not be read, nor when any input has
+    /// an error (a file that does not parse, an invalid resource). An answer computed
+    /// without those resources would look complete but be wrong (a deny policy with a
+    /// typo would make flows look allowed), so every analysis command refuses alike:
+    /// `Err(Exit::Error)`, exit status 2, after saying why. `tabby validate` and
+    /// `tabby check` instead report errors as their answer (exit 1).
+    pub fn report_and_require_valid(&self, verbose: bool) -> Result<(), Exit> {
+        report_diagnostics(&self.diagnostics, verbose);
+        match self.refusal() {
+            Some(why) => {
+                eprintln!("error: {why}");
+                Err(Exit::Error)
+            }
+            None => Ok(()),
+        }
+    }
+
+    /// Why an analysis cannot answer from this input, if it cannot (see
+    /// [`Input::report_and_require_valid`]); the text follows `error: `.
+    pub fn refusal(&self) -> Option<String> {
+        if self.has_unreadable_path() {
+            return Some("an input path cannot be read (see above); no answer given".to_owned());
+        }
+        let n = self.diagnostics.error_count();
+        (n > 0).then(|| {
+            format!(
+                "the input has {n} error{} (see above); no answer from part of the input: fix {}, or leave out what is in error",
+                if n == 1 { "" } else { "s" },
+                if n == 1 { "it" } else { "them" },
+            )
+        })
+    }
+
+    /// How many objects were skipped rather than checked (kinds tabby does not
+    /// analyse, misspelt kinds, unserved Calico versions): one diagnostic each.
+    pub fn skipped_count(&self) -> usize {
+        self.diagnostics
+            .iter()
+            .filter(|d| tabby_validate::codes::SKIPPED.contains(&d.code))
+            .count()
+    }
+
+    /// True when the input holds no endpoint that policy applies to (no pod or other
+    /// workload, no host endpoint): policies alone, without the cluster's files.
+    pub fn has_no_endpoints(&self) -> bool {
+        self.cluster.workloads.is_empty() && self.cluster.host_endpoints.is_empty()
     }
 
     /// True when a path named on the command line could not be read at all (missing,
@@ -122,6 +173,8 @@ pub fn cluster_aware(cmd: clap::Command) -> clap::Command {
                 "context",
                 "store",
                 "etcd_endpoints",
+                // `tabby lint --list` reads nothing.
+                "list",
             ]
             .into_iter()
             .filter(|id| sub.get_arguments().any(|a| a.get_id() == *id))
@@ -221,19 +274,26 @@ impl Input {
         Ok(Self::read_with_live(args, live.as_ref()))
     }
 
-    /// The paths given (if any) plus objects already read from a live cluster.
+    /// The paths given (if any) plus objects already read from a live cluster or a
+    /// store. The files are "the cluster plus what is not applied yet"
+    /// (docs/clusters.md), so they come last: where a file and the live side define
+    /// the same object, the file's copy wins (W0203 names the live copy it replaces),
+    /// as `kubectl apply -f FILES` over that cluster would leave it.
     pub fn read_with_live(args: &InputArgs, live: Option<&Loaded>) -> Self {
         let Some(live) = live else {
             return Self::read(args);
         };
-        let mut loaded = if args.paths.is_empty() {
-            Loaded::default()
-        } else {
-            load_paths(&args.paths, &LoadOptions::default())
+        let mut loaded = Loaded {
+            objects: live.objects.clone(),
+            diagnostics: live.diagnostics.clone(),
+            files: live.files.clone(),
         };
-        loaded.objects.extend(live.objects.iter().cloned());
-        loaded.diagnostics.extend(live.diagnostics.clone());
-        loaded.files.extend(live.files.iter().cloned());
+        if !args.paths.is_empty() {
+            let files = load_paths(&args.paths, &LoadOptions::default());
+            loaded.objects.extend(files.objects);
+            loaded.diagnostics.extend(files.diagnostics);
+            loaded.files.extend(files.files);
+        }
         Self::from_loaded(loaded)
     }
 

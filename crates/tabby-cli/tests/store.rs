@@ -161,8 +161,10 @@ fn apply_examples_then_get_round_trips_embedded() {
 
 #[test]
 fn apply_examples_then_get_round_trips_etcd() {
-    let eps = tabby_store::testing::test_etcd_endpoints().unwrap_or_else(|e| panic!("{e}"));
-    round_trip(&["--etcd-endpoints", &eps]);
+    // A private etcd: the round trip expects "created", so it must start empty
+    // (the shared test etcd may already hold the examples from another run).
+    let etcd = tabby_store::testing::EtcdCluster::start(1).unwrap_or_else(|e| panic!("{e}"));
+    round_trip(&["--etcd-endpoints", &etcd.endpoints()]);
 }
 
 #[test]

@@ -127,6 +127,15 @@ pub const UNKNOWN_KIND: &str = "N0201";
 /// A legacy `tier.name` policy name was read as `name` in `tier`.
 pub const LEGACY_TIER_PREFIX: &str = "N0202";
 
+/// The codes that mean "this object was skipped, not checked" (one per object, at
+/// its `kind` or `apiVersion`): commands count such objects apart from those checked.
+pub const SKIPPED: &[&str] = &[
+    UNKNOWN_KIND,
+    MISSPELT_KIND,
+    UNKNOWN_API_VERSION,
+    crate::k8s::codes::MISSPELT_KIND,
+];
+
 /// Every code with a one-line summary, in order (used by the docs test).
 pub const ALL: &[(&str, &str)] = &[
     (SELECTOR_SYNTAX, "selector does not parse"),

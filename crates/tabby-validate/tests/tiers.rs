@@ -139,6 +139,17 @@ fn kinds_not_analysed() {
         ("calico v1", "apiVersion: projectcalico.org/v1\nkind: NetworkPolicy\nmetadata:\n  name: p\nspec: {}\n".into(), &[("W0205", "apiVersion: »projectcalico.org/v1", "did you mean `projectcalico.org/v3`")]),
         ("k8s spec under calico", "apiVersion: projectcalico.org/v3\nkind: NetworkPolicy\nmetadata:\n  name: p\nspec:\n  podSelector: {}\n  policyTypes: [Ingress]\n".into(), &[("E0208", "»podSelector", "this is a Kubernetes NetworkPolicy")]),
         ("unknown calico kind", "apiVersion: projectcalico.org/v3\nkind: Gadget\nmetadata:\n  name: p\n".into(), &[("N0201", "kind: »Gadget", "skipped")]),
+        // Kubernetes kinds: typos of an analysed kind of the same group are warnings.
+        ("misspelt k8s netpol", "apiVersion: networking.k8s.io/v1\nkind: NetworkPolcy\nmetadata:\n  name: p\nspec: {}\n".into(), &[("W0507", "kind: »NetworkPolcy", "did you mean `NetworkPolicy`")]),
+        ("k8s kind case", "apiVersion: networking.k8s.io/v1\nkind: networkpolicy\nmetadata:\n  name: p\nspec: {}\n".into(), &[("W0507", "kind: »networkpolicy", "`networkpolicy` is not a `networking.k8s.io/v1` kind")]),
+        ("misspelt anp", "apiVersion: policy.networking.k8s.io/v1alpha1\nkind: AdminNetworkPolcy\nmetadata:\n  name: p\nspec: {}\n".into(), &[("W0507", "kind: »AdminNetworkPolcy", "did you mean `AdminNetworkPolicy`")]),
+        ("misspelt deployment", "apiVersion: apps/v1\nkind: Deploymnet\nmetadata:\n  name: d\n".into(), &[("W0507", "kind: »Deploymnet", "did you mean `Deployment`")]),
+        ("misspelt namespace", "apiVersion: v1\nkind: Namespce\nmetadata:\n  name: n\n".into(), &[("W0507", "kind: »Namespce", "did you mean `Namespace`")]),
+        // Real kinds close to an analysed one, and typos in another group, stay notes.
+        ("node", "apiVersion: v1\nkind: Node\nmetadata:\n  name: n\n".into(), &[("N0201", "kind: »Node", "skipped")]),
+        ("secret", "apiVersion: v1\nkind: Secret\nmetadata:\n  name: s\n".into(), &[("N0201", "kind: »Secret", "skipped")]),
+        ("ingress", "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata:\n  name: i\n".into(), &[("N0201", "kind: »Ingress", "skipped")]),
+        ("other group", "apiVersion: example.com/v1\nkind: NetworkPolcy\nmetadata:\n  name: p\n".into(), &[("N0201", "kind: »NetworkPolcy", "skipped")]),
     ]);
     let v = check("crd group policy", "apiVersion: crd.projectcalico.org/v1\nkind: GlobalNetworkPolicy\nmetadata:\n  name: p\nspec:\n  selector: all()\n", OK);
     assert_eq!(v.cluster.policies.len(), 1);

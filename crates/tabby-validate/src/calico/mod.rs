@@ -203,7 +203,56 @@ fn other_object(ctx: &mut Ctx, obj: &RawObject, _out: &mut Cluster) {
         );
         return;
     }
+    if let Some(m) = misspelt_kubernetes_kind(obj) {
+        ctx.warn(
+            crate::k8s::codes::MISSPELT_KIND,
+            &At::root(obj).key("kind"),
+            format!(
+                "`{}` is not a `{}` kind; the object is skipped",
+                obj.kind, obj.api_version
+            ),
+            Some(format!("did you mean `{m}`?")),
+        );
+        return;
+    }
     skip_note(ctx, obj, None);
+}
+
+/// Real Kubernetes kinds in the groups tabby reads that tabby does not analyse: close
+/// to an analysed kind by spelling (`Node`, `Pod`), but not typos of it.
+const KUBERNETES_OTHER_KINDS: &[&str] = &[
+    "Binding",
+    "ComponentStatus",
+    "ConfigMap",
+    "ControllerRevision",
+    "Endpoints",
+    "EndpointSlice",
+    "Event",
+    "Ingress",
+    "IngressClass",
+    "IPAddress",
+    "LimitRange",
+    "Node",
+    "PersistentVolume",
+    "PersistentVolumeClaim",
+    "PodTemplate",
+    "ReplicationController",
+    "ResourceQuota",
+    "Secret",
+    "ServiceCIDR",
+];
+
+/// The kind tabby analyses that a Kubernetes-group object's unknown kind is probably a
+/// typo of (same `apiVersion`, close spelling), as W0204 does for Calico kinds.
+fn misspelt_kubernetes_kind(obj: &RawObject) -> Option<&'static str> {
+    if KUBERNETES_OTHER_KINDS.contains(&obj.kind.as_str()) {
+        return None;
+    }
+    let kinds = tabby_api::Kind::ALL
+        .iter()
+        .filter(|k| !k.is_calico() && crate::k8s::handles(&obj.api_version, k.name()))
+        .map(|k| k.name());
+    tabby_diag::did_you_mean(&obj.kind, kinds)
 }
 
 fn skip_note(ctx: &mut Ctx, obj: &RawObject, help: Option<String>) {

@@ -69,6 +69,9 @@ pub const PROBE_PORT: &str = "W0504";
 pub const POD_IP: &str = "W0505";
 /// Rules for a direction `policyTypes` does not list: they never take effect.
 pub const RULES_IGNORED: &str = "W0506";
+/// A Kubernetes-group object whose kind is close to a kind tabby analyses in that
+/// group (`NetworkPolcy` under `networking.k8s.io/v1`): skipped, so flagged.
+pub const MISSPELT_KIND: &str = "W0507";
 
 // --- notes ---
 
@@ -111,6 +114,7 @@ pub const ALL: &[(&str, &str)] = &[
     (PROBE_PORT, "probe names an undeclared port"),
     (POD_IP, "invalid pod IP ignored"),
     (RULES_IGNORED, "rules for a direction not in `policyTypes`"),
+    (MISSPELT_KIND, "misspelt Kubernetes kind, skipped"),
     (FINISHED_POD, "finished pod skipped"),
     (
         TEMPLATE_SUPERSEDED,

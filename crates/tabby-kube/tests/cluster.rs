@@ -267,15 +267,27 @@ fn snapshot_reads_back_as_the_same_objects() {
     let loaded = load_paths(&[&dir], &LoadOptions::default());
     assert!(loaded.diagnostics.is_empty(), "{:?}", loaded.diagnostics);
     let from_cluster = r.to_loaded(&LoadOptions::default());
+    // The same objects, except that a snapshot leaves out the cluster's
+    // resourceVersion (so that it restores into any store).
     let key = |o: &tabby_load::RawObject| {
+        let mut v = o.node.to_json();
+        if let Some(meta) = v.get_mut("metadata").and_then(|m| m.as_object_mut()) {
+            meta.remove("resourceVersion");
+        }
         (
             o.api_version.clone(),
             o.kind.clone(),
             o.namespace.clone(),
             o.name.clone(),
-            o.node.to_json(),
+            v,
         )
     };
+    let rv =
+        |o: &&tabby_load::RawObject| o.node.to_json()["metadata"]["resourceVersion"].is_string();
+    assert!(
+        !loaded.objects.iter().any(|o| rv(&o)),
+        "no resourceVersion in the files"
+    );
     let mut a: Vec<_> = loaded.objects.iter().map(key).collect();
     let mut b: Vec<_> = from_cluster.objects.iter().map(key).collect();
     a.sort_by(|x, y| format!("{x:?}").cmp(&format!("{y:?}")));

@@ -7,8 +7,8 @@
 use std::fmt::Write as _;
 use std::net::IpAddr;
 
-use crate::record::{EndpointKind, FlowEndpoint, FlowRecord, PolicyHit, Reporter};
-use crate::scan::{write_str, ScanError, Scanner};
+use crate::record::{Action, EndpointKind, FlowEndpoint, FlowRecord, PolicyHit, Reporter};
+use crate::scan::{write_str, KeyLit, MapCache, ScanError, Scanner};
 use crate::{ParseError, ReadOptions};
 
 /// Version tag written in the `v` field; readers accept records without it.
@@ -19,6 +19,11 @@ pub const JSONL_VERSION: u64 = 1;
 pub(crate) struct Scratch {
     a: String,
     b: String,
+    /// Buffers of optional strings a record left out, kept for the next record that has
+    /// them (so that records alternating between having a name and not don't allocate).
+    spare: Vec<String>,
+    /// Label objects already checked (replay's lazy labels).
+    maps: MapCache,
 }
 
 fn scan_err(e: ScanError) -> ParseError {
@@ -70,8 +75,22 @@ pub(crate) fn parse_with(
     s.begin_object().map_err(scan_err)?;
     let mut first = true;
     let mut predict = 0usize;
-    while s.more_members(&mut first).map_err(scan_err)? {
-        let (f, key) = next_field(&mut s, &mut predict).map_err(scan_err)?;
+    loop {
+        let fast = if first {
+            None
+        } else {
+            fast_next(&mut s, &mut predict)
+        };
+        let (f, key) = match fast {
+            Some(found) => found,
+            None => {
+                if !s.more_members(&mut first).map_err(scan_err)? {
+                    break;
+                }
+                next_field(&mut s, &mut predict).map_err(scan_err)?
+            }
+        };
+        first = false;
         let field = |k: &[u8]| -> String { String::from_utf8_lossy(k).chars().take(60).collect() };
         let r: Result<(), ParseError> = (|| {
             match f {
@@ -87,31 +106,85 @@ pub(crate) fn parse_with(
                 F::EndTime => rec.end_time = s.u64().map_err(scan_err)?,
                 F::SrcType => rec.src.kind = kind(&mut s, &mut scratch.a)?,
                 F::DstType => rec.dst.kind = kind(&mut s, &mut scratch.a)?,
-                F::SrcNamespace => opt_string(&mut s, &mut rec.src.namespace, &mut seen.src_ns)?,
-                F::DstNamespace => opt_string(&mut s, &mut rec.dst.namespace, &mut seen.dst_ns)?,
-                F::SrcName => opt_string(&mut s, &mut rec.src.name, &mut seen.src_name)?,
-                F::DstName => opt_string(&mut s, &mut rec.dst.name, &mut seen.dst_name)?,
+                F::SrcNamespace => opt_string(
+                    &mut s,
+                    &mut rec.src.namespace,
+                    &mut seen.src_ns,
+                    &mut scratch.spare,
+                )?,
+                F::DstNamespace => opt_string(
+                    &mut s,
+                    &mut rec.dst.namespace,
+                    &mut seen.dst_ns,
+                    &mut scratch.spare,
+                )?,
+                F::SrcName => opt_string(
+                    &mut s,
+                    &mut rec.src.name,
+                    &mut seen.src_name,
+                    &mut scratch.spare,
+                )?,
+                F::DstName => opt_string(
+                    &mut s,
+                    &mut rec.dst.name,
+                    &mut seen.dst_name,
+                    &mut scratch.spare,
+                )?,
                 F::SrcLabels if lazy_labels => {
-                    spans[0] = label_span(&mut s, &mut scratch.a, &mut seen.src_labels)?;
+                    spans[0] = label_span(&mut s, scratch, &mut seen.src_labels)?;
                 }
                 F::DstLabels if lazy_labels => {
-                    spans[1] = label_span(&mut s, &mut scratch.a, &mut seen.dst_labels)?;
+                    spans[1] = label_span(&mut s, scratch, &mut seen.dst_labels)?;
                 }
                 F::SrcLabels => labels(&mut s, &mut rec.src, scratch, &mut seen.src_labels)?,
                 F::DstLabels => labels(&mut s, &mut rec.dst, scratch, &mut seen.dst_labels)?,
-                F::SrcIp => rec.src.ip = ip(&mut s, &mut scratch.a)?,
-                F::DstIp => rec.dst.ip = ip(&mut s, &mut scratch.a)?,
-                F::SrcPort => rec.src_port = port(&mut s)?,
-                F::DstPort => rec.dst_port = port(&mut s)?,
+                F::SrcIp => {
+                    rec.src.ip = match fast_ipv4(&mut s) {
+                        Some(a) => Some(a),
+                        None => ip(&mut s, &mut scratch.a)?,
+                    }
+                }
+                F::DstIp => {
+                    rec.dst.ip = match fast_ipv4(&mut s) {
+                        Some(a) => Some(a),
+                        None => ip(&mut s, &mut scratch.a)?,
+                    }
+                }
+                F::SrcPort => {
+                    rec.src_port = match s.u64_here() {
+                        Some(v) => port_value(v)?,
+                        None => port(&mut s)?,
+                    }
+                }
+                F::DstPort => {
+                    rec.dst_port = match s.u64_here() {
+                        Some(v) => port_value(v)?,
+                        None => port(&mut s)?,
+                    }
+                }
                 F::Proto => {
                     rec.protocol = protocol(&mut s, &mut scratch.a)?;
                     have_proto = true;
                 }
                 F::Action => {
-                    rec.action = enum_str(&mut s, &mut scratch.a)?;
+                    rec.action = if s.short_literal(&ALLOW) {
+                        Action::Allow
+                    } else if s.short_literal(&DENY) {
+                        Action::Deny
+                    } else {
+                        enum_str(&mut s, &mut scratch.a)?
+                    };
                     have_action = true;
                 }
-                F::Reporter => rec.reporter = enum_str(&mut s, &mut scratch.a)?,
+                F::Reporter => {
+                    rec.reporter = if s.short_literal(&SRC) {
+                        Reporter::Src
+                    } else if s.short_literal(&DST) {
+                        Reporter::Dst
+                    } else {
+                        enum_str(&mut s, &mut scratch.a)?
+                    }
+                }
                 F::StagedAction => {
                     rec.staged_action = if s.null() {
                         None
@@ -123,7 +196,12 @@ pub(crate) fn parse_with(
                 F::PendingPolicies => {
                     hits(&mut s, &mut rec.pending_policies, opts, &mut scratch.a)?
                 }
-                F::Domain => opt_string(&mut s, &mut rec.domain, &mut seen.domain)?,
+                F::Domain => opt_string(
+                    &mut s,
+                    &mut rec.domain,
+                    &mut seen.domain,
+                    &mut scratch.spare,
+                )?,
                 F::PacketsIn => rec.packets_in = s.u64().map_err(scan_err)?,
                 F::PacketsOut => rec.packets_out = s.u64().map_err(scan_err)?,
                 F::BytesIn => rec.bytes_in = s.u64().map_err(scan_err)?,
@@ -170,21 +248,23 @@ pub(crate) fn parse_with(
             }
         }
     }
-    seen.finish(rec);
+    seen.finish(rec, &mut scratch.spare);
     Ok(())
 }
 
 /// A label object checked but not read: its span, or `None` for `null`.
 fn label_span(
     s: &mut Scanner<'_>,
-    scratch: &mut String,
+    scratch: &mut Scratch,
     seen: &mut bool,
 ) -> Result<Option<(usize, usize)>, ParseError> {
     *seen = true;
     if s.null() {
         return Ok(None);
     }
-    s.skip_string_map(scratch).map(Some).map_err(scan_err)
+    s.skip_string_map_cached(&mut scratch.maps, &mut scratch.a)
+        .map(Some)
+        .map_err(scan_err)
 }
 
 /// The fields of a record.
@@ -250,6 +330,49 @@ const FIELDS: [(&[u8], F); 27] = [
     (b"\"bytes_out\":", F::BytesOut),
     (b"\"num_flows\":", F::NumFlows),
 ];
+
+/// `,"key":` for every field (the member after the first), in the same order as [`FIELDS`].
+const KEYS: [KeyLit; 27] = {
+    let mut keys = [KeyLit::new(b"", b""); 27];
+    let mut j = 0;
+    while j < FIELDS.len() {
+        #[expect(
+            clippy::indexing_slicing,
+            reason = "evaluated at compile time: an index out of range fails the build"
+        )]
+        {
+            keys[j] = KeyLit::new(b",", FIELDS[j].0);
+        }
+        j += 1;
+    }
+    keys
+};
+
+/// Values in tabby's spelling, read as literals (quotes included).
+const WEP: KeyLit = KeyLit::new(b"", b"\"wep\"");
+const NET: KeyLit = KeyLit::new(b"", b"\"net\"");
+const HEP: KeyLit = KeyLit::new(b"", b"\"hep\"");
+const NS: KeyLit = KeyLit::new(b"", b"\"ns\"");
+const ALLOW: KeyLit = KeyLit::new(b"", b"\"allow\"");
+const DENY: KeyLit = KeyLit::new(b"", b"\"deny\"");
+const SRC: KeyLit = KeyLit::new(b"", b"\"src\"");
+const DST: KeyLit = KeyLit::new(b"", b"\"dst\"");
+
+/// After the first member: the next member's field and raw key, when the input continues
+/// with `,"key":` for one of the keys that usually come next (as [`next_field`] would find
+/// after the comma); `None` leaves the input as it was.
+#[inline(always)]
+fn fast_next(s: &mut Scanner<'_>, predict: &mut usize) -> Option<(F, &'static [u8])> {
+    let here = s.word_here();
+    for j in *predict..*predict + 4 {
+        let (k, (lit, f)) = (KEYS.get(j)?, FIELDS.get(j)?);
+        if s.key_literal(here, k) {
+            *predict = j + 1;
+            return Some((*f, lit.get(1..lit.len() - 2).unwrap_or_default()));
+        }
+    }
+    None
+}
 
 fn field_of(key: &[u8]) -> F {
     match key {
@@ -323,7 +446,7 @@ struct Seen {
 }
 
 impl Seen {
-    fn finish(&self, rec: &mut FlowRecord) {
+    fn finish(&self, rec: &mut FlowRecord, spare: &mut Vec<String>) {
         for (seen, slot) in [
             (self.src_ns, &mut rec.src.namespace),
             (self.dst_ns, &mut rec.dst.namespace),
@@ -332,7 +455,7 @@ impl Seen {
             (self.domain, &mut rec.domain),
         ] {
             if !seen {
-                *slot = None;
+                release(slot, spare);
             }
         }
         if !self.src_labels {
@@ -344,18 +467,46 @@ impl Seen {
     }
 }
 
+/// Empties an optional string, keeping its buffer in `spare` (a few at most).
+fn release(slot: &mut Option<String>, spare: &mut Vec<String>) {
+    if let Some(buf) = slot.take() {
+        if spare.len() < 8 {
+            spare.push(buf);
+        }
+    }
+}
+
 fn opt_string(
     s: &mut Scanner<'_>,
     slot: &mut Option<String>,
     seen: &mut bool,
+    spare: &mut Vec<String>,
+) -> Result<(), ParseError> {
+    // The common case first: a string without escapes right here.
+    if let Some(text) = s.plain_str_here() {
+        let buf = slot.get_or_insert_with(|| spare.pop().unwrap_or_default());
+        buf.clear();
+        buf.push_str(text);
+        *seen = true;
+        return Ok(());
+    }
+    opt_string_slow(s, slot, seen, spare)
+}
+
+/// [`opt_string`] for `null`, whitespace, escapes and errors.
+fn opt_string_slow(
+    s: &mut Scanner<'_>,
+    slot: &mut Option<String>,
+    seen: &mut bool,
+    spare: &mut Vec<String>,
 ) -> Result<(), ParseError> {
     if s.null() {
-        *slot = None;
+        release(slot, spare);
         *seen = true;
         return Ok(());
     }
     // Refilled in place (on an error the record is rejected whatever the slot holds).
-    let buf = slot.get_or_insert_with(String::new);
+    let buf = slot.get_or_insert_with(|| spare.pop().unwrap_or_default());
     buf.clear();
     s.string_into(buf).map_err(scan_err)?;
     *seen = true;
@@ -363,10 +514,26 @@ fn opt_string(
 }
 
 fn kind(s: &mut Scanner<'_>, scratch: &mut String) -> Result<EndpointKind, ParseError> {
+    // tabby's own spellings, compact, first.
+    for (lit, k) in [
+        (&WEP, EndpointKind::Workload),
+        (&NET, EndpointKind::Net),
+        (&HEP, EndpointKind::Host),
+        (&NS, EndpointKind::NetworkSet),
+    ] {
+        if s.short_literal(lit) {
+            return Ok(k);
+        }
+    }
+    kind_slow(s, scratch)
+}
+
+/// [`kind`] for `null`, other spellings, whitespace, escapes and errors.
+fn kind_slow(s: &mut Scanner<'_>, scratch: &mut String) -> Result<EndpointKind, ParseError> {
     if s.null() {
         return Ok(EndpointKind::Net);
     }
-    // tabby's own spellings first; the rest (Calico's, any case) through `FromStr`.
+    // Then the same with whitespace or escapes; the rest (Calico's, any case) through `FromStr`.
     match s.str_value(scratch).map_err(scan_err)? {
         "wep" => Ok(EndpointKind::Workload),
         "net" => Ok(EndpointKind::Net),
@@ -386,6 +553,19 @@ fn enum_str<T: std::str::FromStr<Err = crate::UnknownValue>>(
         .map_err(scan_err)?
         .parse::<T>()
         .map_err(|e| ParseError::new(e.to_string()))
+}
+
+/// A dotted quad right here, between quotes, read straight from the line; `None` (nothing
+/// consumed) for anything else, which [`ip`] then reads.
+#[inline(always)]
+fn fast_ipv4(s: &mut Scanner<'_>) -> Option<IpAddr> {
+    let body = s.rest().strip_prefix(b"\"")?;
+    let (v4, n) = dotted_quad_prefix(body)?;
+    if body.get(n) != Some(&b'"') {
+        return None;
+    }
+    s.advance(n + 2);
+    Some(IpAddr::V4(v4))
 }
 
 fn ip(s: &mut Scanner<'_>, scratch: &mut String) -> Result<Option<IpAddr>, ParseError> {
@@ -416,6 +596,15 @@ pub(crate) fn parse_ip(text: &str) -> Result<IpAddr, ParseError> {
 /// which accepts exactly these strings as IPv4 too.
 #[inline]
 fn dotted_quad(b: &[u8]) -> Option<std::net::Ipv4Addr> {
+    match dotted_quad_prefix(b) {
+        Some((v4, n)) if n == b.len() => Some(v4),
+        _ => None,
+    }
+}
+
+/// A strict dotted quad at the start of `b` (as [`dotted_quad`]) and its length.
+#[inline(always)]
+fn dotted_quad_prefix(b: &[u8]) -> Option<(std::net::Ipv4Addr, usize)> {
     let mut octets = [0u8; 4];
     let mut i = 0;
     for (k, o) in octets.iter_mut().enumerate() {
@@ -441,17 +630,19 @@ fn dotted_quad(b: &[u8]) -> Option<std::net::Ipv4Addr> {
         }
         *o = u8::try_from(v).ok()?;
     }
-    if i != b.len() {
-        return None;
-    }
-    Some(std::net::Ipv4Addr::from(octets))
+    Some((std::net::Ipv4Addr::from(octets), i))
 }
 
 fn port(s: &mut Scanner<'_>) -> Result<Option<u16>, ParseError> {
     if s.null() {
         return Ok(None);
     }
-    let v = s.u64().map_err(scan_err)?;
+    port_value(s.u64().map_err(scan_err)?)
+}
+
+/// A port number as read: 0 is none.
+#[inline(always)]
+fn port_value(v: u64) -> Result<Option<u16>, ParseError> {
     if v == 0 {
         return Ok(None);
     }

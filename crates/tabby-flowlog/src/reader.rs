@@ -43,7 +43,8 @@ impl Chunk {
         Lines {
             data,
             // One check for the whole chunk; per line only when it fails.
-            text: std::str::from_utf8(data).ok(),
+            // Same acceptance as `std::str::from_utf8`, several times faster (SIMD).
+            text: simdutf8::basic::from_utf8(data).ok(),
             pos: 0,
             line: self.first_line,
             done: self.data.is_empty(),
@@ -292,6 +293,7 @@ impl RecordParser {
     }
 
     /// Parses `line` into `rec` (reusing its buffers for tabby JSON Lines).
+    #[inline]
     pub fn parse_into(&mut self, line: &str, rec: &mut FlowRecord) -> Result<(), ParseError> {
         match self.format {
             Format::Jsonl => {
@@ -449,6 +451,7 @@ impl ReadStats {
 }
 
 /// Classifies one line of a chunk into a record (in `rec`) or an error; blank lines give `None`.
+#[inline]
 pub fn parse_line(
     parser: &mut RecordParser,
     line_no: u64,
@@ -471,7 +474,9 @@ pub fn parse_line(
             parser.max_line,
         )));
     }
-    if line.trim().is_empty() {
+    // A line starting with a visible ASCII character is not blank (no need to trim it).
+    let visible = line.as_bytes().first().is_some_and(u8::is_ascii_graphic);
+    if !visible && line.trim().is_empty() {
         return None;
     }
     Some(parser.parse_into(line, rec).map_err(|error| RecordError {

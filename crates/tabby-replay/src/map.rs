@@ -201,10 +201,16 @@ impl<'d, 'e> Mapper<'d, 'e> {
     }
 
     /// The address standing for `ep`.
+    #[inline]
     pub fn map(&mut self, ep: &FlowEndpoint) -> Result<IpAddr, Unmapped> {
-        if let Some(ip) = ep.ip {
-            return Ok(ip);
+        match ep.ip {
+            Some(ip) => Ok(ip),
+            None => self.map_named(ep),
         }
+    }
+
+    /// [`Mapper::map`] for an endpoint without an address: by name or labels, cached.
+    fn map_named(&mut self, ep: &FlowEndpoint) -> Result<IpAddr, Unmapped> {
         self.key.clear();
         self.key.push_str(ep.kind.as_str());
         for part in [ep.namespace.as_deref(), ep.name.as_deref()] {

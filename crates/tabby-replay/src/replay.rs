@@ -414,6 +414,7 @@ fn zero_hits(v: SideVerdict) -> SideVerdict {
 }
 
 /// The verdict that matters for a record: (allowed, side, what decided it there).
+#[inline(always)]
 fn judge(d: &Decision, reporter: Reporter, staged: bool, whole: bool) -> (bool, Side, SideVerdict) {
     let (eg, ing) = if staged {
         (d.staged_egress, d.staged_ingress)

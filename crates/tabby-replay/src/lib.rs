@@ -1,6 +1,7 @@
 //! Replays flow logs against a policy set (docs/replay.md).
 
 pub mod gen;
+pub mod hash;
 mod map;
 mod replay;
 mod report;

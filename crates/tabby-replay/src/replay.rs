@@ -7,6 +7,7 @@ use tabby_eval::{Decision, Engine, Flow, SideVerdict};
 use tabby_flowlog::{Action, FlowRecord, Reporter};
 use tabby_model::{Direction, Protocol};
 
+use crate::hash::FoldBuild;
 use crate::map::{Directory, Mapper, Unmapped};
 
 /// What to compare and how.
@@ -52,39 +53,6 @@ impl Side {
         }
     }
 }
-
-/// A small fast hasher for the tally maps (keys are a few integers; no untrusted keys).
-#[derive(Debug, Default, Clone, Copy)]
-pub struct FxHasher(u64);
-
-impl std::hash::Hasher for FxHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.write_u64(u64::from(*b));
-        }
-    }
-    fn write_u8(&mut self, i: u8) {
-        self.write_u64(u64::from(i));
-    }
-    fn write_u16(&mut self, i: u16) {
-        self.write_u64(u64::from(i));
-    }
-    fn write_u32(&mut self, i: u32) {
-        self.write_u64(u64::from(i));
-    }
-    fn write_u64(&mut self, i: u64) {
-        self.0 = (self.0.rotate_left(5) ^ i).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-    fn write_usize(&mut self, i: usize) {
-        self.write_u64(i as u64);
-    }
-}
-
-/// The tally maps' hasher.
-pub type FxBuild = std::hash::BuildHasherDefault<FxHasher>;
 
 /// A group key: the side and what decided it there (pass counts zeroed).
 pub type GroupKey = (Side, SideVerdict);
@@ -165,11 +133,11 @@ pub struct Tally {
     /// Previously denied, still denied.
     pub still_denied: Group,
     /// Previously allowed, now denied: the breakage, by the deciding rule.
-    pub newly_denied: HashMap<GroupKey, Group, FxBuild>,
+    pub newly_denied: HashMap<GroupKey, Group, FoldBuild>,
     /// Previously denied, now allowed, by the allowing rule.
-    pub newly_allowed: HashMap<GroupKey, Group, FxBuild>,
+    pub newly_allowed: HashMap<GroupKey, Group, FoldBuild>,
     /// Records whose endpoints could not be mapped, by reason (source side first).
-    pub unmapped: HashMap<(Side, Unmapped), Group, FxBuild>,
+    pub unmapped: HashMap<(Side, Unmapped), Group, FoldBuild>,
     /// Records whose endpoints are of different IP families.
     pub mixed_family: Group,
 }
@@ -204,43 +172,6 @@ impl Tally {
     }
 }
 
-/// A hasher for [`Flow`] keys: words folded in by a multiply (the memo's keys are a few
-/// integers and addresses; a collision costs a comparison, never a wrong answer).
-#[derive(Debug, Default, Clone, Copy)]
-struct FlowHasher(u64);
-
-impl std::hash::Hasher for FlowHasher {
-    fn finish(&self) -> u64 {
-        let p = u128::from(self.0) * 0x2D35_8DCC_AA6C_78A5;
-        (p as u64) ^ ((p >> 64) as u64)
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for c in bytes.chunks(8) {
-            let mut w = [0u8; 8];
-            if let Some(dst) = w.get_mut(..c.len()) {
-                dst.copy_from_slice(c);
-            }
-            self.write_u64(u64::from_le_bytes(w));
-        }
-    }
-    fn write_u8(&mut self, i: u8) {
-        self.write_u64(u64::from(i));
-    }
-    fn write_u16(&mut self, i: u16) {
-        self.write_u64(u64::from(i));
-    }
-    fn write_u32(&mut self, i: u32) {
-        self.write_u64(u64::from(i));
-    }
-    fn write_u64(&mut self, i: u64) {
-        let p = u128::from(self.0 ^ i) * 0x9E37_79B9_7F4A_7C15;
-        self.0 = (p as u64) ^ ((p >> 64) as u64);
-    }
-    fn write_usize(&mut self, i: usize) {
-        self.write_u64(i as u64);
-    }
-}
-
 /// A bounded memo of decisions, keyed by the whole engine input ([`Flow`]): exact, since
 /// `decide` is a pure function of the flow. Two generations of at most `cap` entries each:
 /// when the current one is full it becomes the old one (the previous old one is dropped),
@@ -248,8 +179,8 @@ impl std::hash::Hasher for FlowHasher {
 #[derive(Debug)]
 struct Memo {
     cap: usize,
-    cur: HashMap<Flow, Decision, std::hash::BuildHasherDefault<FlowHasher>>,
-    old: HashMap<Flow, Decision, std::hash::BuildHasherDefault<FlowHasher>>,
+    cur: HashMap<Flow, Decision, FoldBuild>,
+    old: HashMap<Flow, Decision, FoldBuild>,
     lookups: u64,
     hits: u64,
 }

@@ -171,7 +171,7 @@ fn example(e: &Example) -> ExampleReport {
 
 fn groups(
     engine: &Engine,
-    map: &std::collections::HashMap<GroupKey, Group, crate::replay::FxBuild>,
+    map: &std::collections::HashMap<GroupKey, Group, crate::hash::FoldBuild>,
 ) -> Vec<GroupReport> {
     let mut v: Vec<GroupReport> = map
         .iter()

@@ -14,7 +14,7 @@ use tabby_flowlog::{
 use tabby_replay::summary::{Counts, Summary};
 use tabby_replay::{GroupReport, ReplayOptions, Replayer, Report, RunOptions, Tally};
 
-use crate::input::{report_diagnostics, ClusterArgs, Input, InputArgs};
+use crate::input::{ClusterArgs, Input, InputArgs};
 use crate::output::{print_json, print_stdout, OutputFormat};
 use crate::Exit;
 use tabby_load::Loaded;
@@ -42,7 +42,8 @@ fn parse_format(s: &str) -> Result<Format, String> {
 ///   tabby replay --flows mon.log --flows tue.log new/ --baseline old-cluster/ old-policies/
 ///   tabby replay --flows flows.log --staged cluster/ policies/     (audit mode)
 ///
-/// Exit status: 0 nothing previously allowed is denied, 1 some flow would break, 2 error.
+/// Exit status: 0 nothing previously allowed is denied, 1 some flow would break, 2 error
+/// (unreadable flow log or cluster input, input with errors, unknown format).
 #[derive(Debug, ClapArgs)]
 #[command(verbatim_doc_comment)]
 pub struct ReplayArgs {
@@ -598,9 +599,9 @@ fn run_generate(args: &GenerateArgs) -> anyhow::Result<Exit> {
             paths: args.paths.clone(),
             verbose: false,
         });
-        report_diagnostics(&input.diagnostics, false);
-        if input.has_unreadable_path() {
-            return Ok(Exit::Error);
+        // Input errors: no traffic for a cluster tabby cannot read right (exit 2).
+        if let Err(exit) = input.report_and_require_valid(false) {
+            return Ok(exit);
         }
         input.cluster
     };

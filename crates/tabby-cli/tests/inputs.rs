@@ -168,6 +168,17 @@ fn analyses_refuse_to_answer_from_input_with_errors() {
                 ],
                 2,
             ),
+            (
+                vec![
+                    "flows",
+                    "generate",
+                    "examples/cluster",
+                    bad,
+                    "--records",
+                    "5",
+                ],
+                2,
+            ),
             (vec!["validate", "examples/cluster", bad], 1),
             (vec!["check", "examples/cluster", bad], 1),
         ];

@@ -37,16 +37,7 @@ pub struct Input {
 
 impl Input {
     pub fn read(args: &InputArgs) -> Self {
-        let loaded = load_paths(&args.paths, &LoadOptions::default());
-        let validated = tabby_validate::validate(&loaded.objects);
-        let mut diagnostics = loaded.diagnostics.clone();
-        diagnostics.extend(validated.diagnostics);
-        diagnostics.sort_by_location();
-        Self {
-            loaded,
-            cluster: validated.cluster,
-            diagnostics,
-        }
+        Self::from_loaded(load_paths(&args.paths, &LoadOptions::default()))
     }
 
     pub fn has_errors(&self) -> bool {

@@ -131,42 +131,12 @@ impl Code {
         profile_ranges: &[[(u32, u32); 2]],
         quick: &[Quick],
     ) -> u32 {
-        let base = self.ops.len() as u32;
-        let whole = Code::whole(prog, policy_ranges, profile_ranges, quick);
-        for (op, aux) in whole.ops.into_iter().zip(whole.aux) {
-            let aux = match aux {
-                Aux::Rule {
-                    flat,
-                    index,
-                    policy,
-                    next,
-                    scope,
-                } => Aux::Rule {
-                    flat,
-                    index,
-                    policy,
-                    next: next + base,
-                    scope,
-                },
-                other => other,
-            };
-            self.push(op, aux);
-        }
-        base
-    }
-
-    /// The whole code of `prog`, positions counted from 0.
-    fn whole(
-        prog: &Program,
-        policy_ranges: &[[(u32, u32); 2]],
-        profile_ranges: &[[(u32, u32); 2]],
-        quick: &[Quick],
-    ) -> Code {
+        let start = self.ops.len() as u32;
         let d = match prog.direction {
             Direction::Ingress => 0,
             Direction::Egress => 1,
         };
-        let mut code = Code::default();
+        let code = self;
         // Rules of one policy or profile; `next` is patched once the scope ends.
         let rules = |code: &mut Code, range: Option<&(u32, u32)>, policy, scope| {
             let Some(&(s, n)) = range else { return };
@@ -208,7 +178,7 @@ impl Code {
             };
             for &pid in &t.policies {
                 let range = policy_ranges.get(pid.0 as usize).and_then(|r| r.get(d));
-                rules(&mut code, range, pid, scope);
+                rules(code, range, pid, scope);
             }
             // Felix logs end-of-tier passes only in the normal filter chains; the
             // forced passes of untracked and pre-DNAT tiers leave no flow-log hit.
@@ -221,19 +191,19 @@ impl Code {
             let first = t.policies.first().copied().unwrap_or(PolicyId(0));
             // A Pass skips the tier's end.
             let after = code.ops.len() + 1;
-            set_next(&mut code, from, after);
+            set_next(code, from, after);
             code.push(Op::marker_with(end, t.tier.0, first.0), Aux::None);
         }
         for &prof in &prog.profiles {
             let from = code.ops.len();
             let range = profile_ranges.get(prof.0 as usize).and_then(|r| r.get(d));
-            rules(&mut code, range, PolicyId(0), Scope::Profile(prof));
+            rules(code, range, PolicyId(0), Scope::Profile(prof));
             // A Pass in a profile goes on with the next profile.
             let after = code.ops.len();
-            set_next(&mut code, from, after);
+            set_next(code, from, after);
         }
         code.push(Op::marker(Marker::End), Aux::None);
-        code
+        start
     }
 
     /// Runs the program starting at `start` (the fast path of `decide()`):

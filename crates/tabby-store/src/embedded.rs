@@ -463,13 +463,7 @@ impl Watch for EmbeddedWatch {
     fn next_timeout(&mut self, timeout: Duration) -> Result<Option<Event>, StoreError> {
         let deadline = Instant::now() + timeout;
         loop {
-            if let Some(e) = self.buf.pop_front() {
-                let more_same = self.buf.front().is_some_and(|n| n.revision == e.revision);
-                self.resume = if more_same {
-                    e.revision
-                } else {
-                    e.revision + 1
-                };
+            if let Some(e) = crate::pop_buffered(&mut self.buf, &mut self.resume) {
                 return Ok(Some(e));
             }
             self.fill()?;

@@ -193,6 +193,23 @@ pub struct Event {
     pub stored: Stored,
 }
 
+/// The next buffered event of a watch, and where to resume after it: at the same
+/// revision while more events of that revision (one commit) are still buffered,
+/// after it otherwise. Shared by both backends' watches.
+pub(crate) fn pop_buffered(
+    buf: &mut std::collections::VecDeque<Event>,
+    resume: &mut Revision,
+) -> Option<Event> {
+    let e = buf.pop_front()?;
+    let more_same = buf.front().is_some_and(|n| n.revision == e.revision);
+    *resume = if more_same {
+        e.revision
+    } else {
+        e.revision + 1
+    };
+    Some(e)
+}
+
 /// A stream of changes, in revision order.
 pub trait Watch: Send + fmt::Debug {
     /// The next event, waiting at most `timeout`; `Ok(None)` if none came. An

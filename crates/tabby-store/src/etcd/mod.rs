@@ -229,66 +229,71 @@ impl Etcd {
 }
 
 impl Inner {
-    /// One request, failing over between endpoints.
-    fn call(&self, path: &str, body: &Value) -> Result<Value, StoreError> {
-        let bytes = serde_json::to_vec(body).map_err(StoreError::backend)?;
+    /// The endpoints to try, in order: from the last one that answered round the
+    /// list, twice (a member restarting or electing a leader gets a second
+    /// chance), with a short pause between the rounds.
+    fn failover_order(&self) -> impl Iterator<Item = (usize, &Endpoint)> {
         let n = self.endpoints.len();
         let start = self.preferred.load(Ordering::Relaxed);
-        let mut errors = Vec::new();
-        // Two rounds: a member restarting or electing a leader gets a second chance.
-        for round in 0..2 {
+        (0..2).flat_map(move |round| {
             if round > 0 {
                 std::thread::sleep(Duration::from_millis(200));
             }
-            for i in 0..n {
+            (0..n).filter_map(move |i| {
                 let idx = (start + i) % n;
-                let Some(ep) = self.endpoints.get(idx) else {
-                    continue;
-                };
-                match http::post(
-                    ep,
-                    &self.tls,
-                    path,
-                    &bytes,
-                    self.opts.timeout,
-                    self.opts.connect_timeout,
-                ) {
-                    Ok((200, body)) => {
-                        self.preferred.store(idx, Ordering::Relaxed);
-                        return serde_json::from_slice(&body).map_err(|e| {
-                            StoreError::Backend(format!(
-                                "etcd at {ep} sent an answer that is not JSON: {e}"
-                            ))
+                self.endpoints.get(idx).map(|ep| (idx, ep))
+            })
+        })
+    }
+
+    /// One request, failing over between endpoints.
+    fn call(&self, path: &str, body: &Value) -> Result<Value, StoreError> {
+        let bytes = serde_json::to_vec(body).map_err(StoreError::backend)?;
+        let mut errors = Vec::new();
+        for (idx, ep) in self.failover_order() {
+            match http::post(
+                ep,
+                &self.tls,
+                path,
+                &bytes,
+                self.opts.timeout,
+                self.opts.connect_timeout,
+            ) {
+                Ok((200, body)) => {
+                    self.preferred.store(idx, Ordering::Relaxed);
+                    return serde_json::from_slice(&body).map_err(|e| {
+                        StoreError::Backend(format!(
+                            "etcd at {ep} sent an answer that is not JSON: {e}"
+                        ))
+                    });
+                }
+                Ok((status, body)) => {
+                    let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+                    let message = v
+                        .get("message")
+                        .or_else(|| v.get("error"))
+                        .and_then(Value::as_str)
+                        .map(str::to_owned)
+                        .unwrap_or_else(|| {
+                            String::from_utf8_lossy(&body).chars().take(200).collect()
+                        });
+                    let code = num(v.get("code"));
+                    if status == 503 || retryable(code, &message) {
+                        errors.push(format!("{ep}: {message}"));
+                        continue;
+                    }
+                    if message.contains("request is too large") {
+                        return Err(StoreError::TooLarge {
+                            what: "the request".into(),
+                            bytes: bytes.len(),
+                            limit: self.opts.max_request_bytes,
                         });
                     }
-                    Ok((status, body)) => {
-                        let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-                        let message = v
-                            .get("message")
-                            .or_else(|| v.get("error"))
-                            .and_then(Value::as_str)
-                            .map(str::to_owned)
-                            .unwrap_or_else(|| {
-                                String::from_utf8_lossy(&body).chars().take(200).collect()
-                            });
-                        let code = num(v.get("code"));
-                        if status == 503 || retryable(code, &message) {
-                            errors.push(format!("{ep}: {message}"));
-                            continue;
-                        }
-                        if message.contains("request is too large") {
-                            return Err(StoreError::TooLarge {
-                                what: "the request".into(),
-                                bytes: bytes.len(),
-                                limit: self.opts.max_request_bytes,
-                            });
-                        }
-                        return Err(StoreError::Backend(format!(
-                            "etcd at {ep} answered {status}: {message}"
-                        )));
-                    }
-                    Err(e) => errors.push(format!("{ep}: {e}")),
+                    return Err(StoreError::Backend(format!(
+                        "etcd at {ep} answered {status}: {message}"
+                    )));
                 }
+                Err(e) => errors.push(format!("{ep}: {e}")),
             }
         }
         errors.dedup();
@@ -568,66 +573,56 @@ impl EtcdWatch {
             "key": b64(key.as_bytes()), "range_end": b64(&end),
             "start_revision": self.next.to_string(), "prev_kv": true}});
         let bytes = serde_json::to_vec(&body).map_err(StoreError::backend)?;
-        let n = self.inner.endpoints.len();
-        let start = self.inner.preferred.load(Ordering::Relaxed);
         let mut errors = Vec::new();
-        for round in 0..2 {
-            if round > 0 {
-                std::thread::sleep(Duration::from_millis(200));
-            }
-            for i in 0..n {
-                let idx = (start + i) % n;
-                let Some(ep) = self.inner.endpoints.get(idx) else {
-                    continue;
-                };
-                let (status, reader, conn) = match http::open_stream(
-                    ep,
-                    &self.inner.tls,
-                    "/v3/watch",
-                    &bytes,
-                    opts.timeout,
-                    opts.connect_timeout,
-                ) {
-                    Ok(x) => x,
-                    Err(e) => {
-                        errors.push(format!("{ep}: {e}"));
-                        continue;
-                    }
-                };
-                if status != 200 {
-                    let _ = conn.shutdown(Shutdown::Both);
-                    errors.push(format!("{ep}: answered {status}"));
+        let inner = Arc::clone(&self.inner);
+        for (idx, ep) in inner.failover_order() {
+            let (status, reader, conn) = match http::open_stream(
+                ep,
+                &self.inner.tls,
+                "/v3/watch",
+                &bytes,
+                opts.timeout,
+                opts.connect_timeout,
+            ) {
+                Ok(x) => x,
+                Err(e) => {
+                    errors.push(format!("{ep}: {e}"));
                     continue;
                 }
-                let (tx, rx) = mpsc::channel();
-                std::thread::spawn(move || {
-                    let stream = serde_json::Deserializer::from_reader(reader).into_iter::<Value>();
-                    for v in stream {
-                        let msg = match v {
-                            Ok(v) => Msg::Value(v),
-                            Err(e) => Msg::Closed(e.to_string()),
-                        };
-                        let closed = matches!(msg, Msg::Closed(_));
-                        if tx.send(msg).is_err() || closed {
-                            return;
-                        }
+            };
+            if status != 200 {
+                let _ = conn.shutdown(Shutdown::Both);
+                errors.push(format!("{ep}: answered {status}"));
+                continue;
+            }
+            let (tx, rx) = mpsc::channel();
+            std::thread::spawn(move || {
+                let stream = serde_json::Deserializer::from_reader(reader).into_iter::<Value>();
+                for v in stream {
+                    let msg = match v {
+                        Ok(v) => Msg::Value(v),
+                        Err(e) => Msg::Closed(e.to_string()),
+                    };
+                    let closed = matches!(msg, Msg::Closed(_));
+                    if tx.send(msg).is_err() || closed {
+                        return;
                     }
-                    let _ = tx.send(Msg::Closed("the stream ended".into()));
-                });
-                // etcd first confirms the watch (`created`).
-                match rx.recv_timeout(opts.timeout) {
-                    Ok(Msg::Value(v)) => {
-                        self.conn = Some(conn);
-                        self.rx = Some(rx);
-                        self.inner.preferred.store(idx, Ordering::Relaxed);
-                        self.handle(&v)?;
-                        return Ok(());
-                    }
-                    Ok(Msg::Closed(e)) => errors.push(format!("{ep}: {e}")),
-                    Err(_) => {
-                        let _ = conn.shutdown(Shutdown::Both);
-                        errors.push(format!("{ep}: no answer to the watch"));
-                    }
+                }
+                let _ = tx.send(Msg::Closed("the stream ended".into()));
+            });
+            // etcd first confirms the watch (`created`).
+            match rx.recv_timeout(opts.timeout) {
+                Ok(Msg::Value(v)) => {
+                    self.conn = Some(conn);
+                    self.rx = Some(rx);
+                    self.inner.preferred.store(idx, Ordering::Relaxed);
+                    self.handle(&v)?;
+                    return Ok(());
+                }
+                Ok(Msg::Closed(e)) => errors.push(format!("{ep}: {e}")),
+                Err(_) => {
+                    let _ = conn.shutdown(Shutdown::Both);
+                    errors.push(format!("{ep}: no answer to the watch"));
                 }
             }
         }
@@ -720,13 +715,7 @@ impl Watch for EtcdWatch {
     fn next_timeout(&mut self, timeout: Duration) -> Result<Option<Event>, StoreError> {
         let deadline = Instant::now() + timeout;
         loop {
-            if let Some(e) = self.buf.pop_front() {
-                let more_same = self.buf.front().is_some_and(|n| n.revision == e.revision);
-                self.resume = if more_same {
-                    e.revision
-                } else {
-                    e.revision + 1
-                };
+            if let Some(e) = crate::pop_buffered(&mut self.buf, &mut self.resume) {
                 return Ok(Some(e));
             }
             let now = Instant::now();
